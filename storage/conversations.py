@@ -1,0 +1,107 @@
+"""Conversation state per (platform, chat, user), versioned for optimistic concurrency, and seen inbound ids."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import String, UniqueConstraint, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.base import Base, utcnow
+from storage.errors import StaleState
+
+
+class ConversationState(Base):
+    __tablename__ = "conversation_states"
+    __table_args__ = (UniqueConstraint("platform", "chat_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    chat_id: Mapped[str] = mapped_column(String(100))
+    user_id: Mapped[str] = mapped_column(String(100))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    version: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SeenEvent(Base):
+    """Inbound event ids already handled (Slack event ids, Telegram update ids): retries are dropped."""
+
+    __tablename__ = "seen_events"
+    __table_args__ = (UniqueConstraint("platform", "event_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    event_id: Mapped[str] = mapped_column(String(200))
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+@dataclass(frozen=True)
+class ConversationKey:
+    platform: str
+    chat_id: str
+    user_id: str
+
+
+@dataclass
+class Snapshot:
+    key: ConversationKey
+    data: dict[str, Any] = field(default_factory=dict)
+    version: int = 0
+
+
+async def load(session: AsyncSession, key: ConversationKey) -> Snapshot:
+    row = await session.execute(
+        select(ConversationState.data, ConversationState.version).where(
+            ConversationState.platform == key.platform,
+            ConversationState.chat_id == key.chat_id,
+            ConversationState.user_id == key.user_id,
+        )
+    )
+    found = row.first()
+    if found is None:
+        return Snapshot(key)
+    return Snapshot(key, dict(found.data), found.version)
+
+
+async def save(session: AsyncSession, snapshot: Snapshot, *, now: datetime | None = None) -> Snapshot:
+    """Store new data if nobody saved since `snapshot` was loaded; else raise StaleState."""
+    at = now or utcnow()
+    key = snapshot.key
+    if snapshot.version == 0:
+        try:
+            async with session.begin_nested():
+                session.add(
+                    ConversationState(platform=key.platform, chat_id=key.chat_id, user_id=key.user_id, data=snapshot.data, version=1, updated_at=at)
+                )
+        except IntegrityError:
+            raise StaleState("The conversation was changed meanwhile.") from None
+        return Snapshot(key, snapshot.data, 1)
+    result = await session.execute(
+        update(ConversationState)
+        .where(
+            ConversationState.platform == key.platform,
+            ConversationState.chat_id == key.chat_id,
+            ConversationState.user_id == key.user_id,
+            ConversationState.version == snapshot.version,
+        )
+        .values(data=snapshot.data, version=snapshot.version + 1, updated_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise StaleState("The conversation was changed meanwhile.")
+    return Snapshot(key, snapshot.data, snapshot.version + 1)
+
+
+async def first_sighting(session: AsyncSession, platform: str, event_id: str, *, now: datetime | None = None) -> bool:
+    """True the first time an inbound id is seen, False for every retry of it."""
+    try:
+        async with session.begin_nested():
+            session.add(SeenEvent(platform=platform, event_id=event_id, seen_at=now or utcnow()))
+    except IntegrityError:
+        return False
+    return True

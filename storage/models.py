@@ -1,0 +1,20 @@
+"""Every table, imported in one place so the metadata is complete (migrations, tests)."""
+
+from storage.audit import AuditEntry
+from storage.base import Base
+from storage.conversations import ConversationState, SeenEvent
+from storage.escalations import Escalation, EscalationMessage
+from storage.holidays import PublicHoliday
+from storage.leave import LeaveBalance, LeaveRequest, LeaveType
+from storage.outbox import OutboxMessage
+from storage.payroll import Payslip, PayslipLine
+from storage.people import ChatIdentity, Employee, EmployeeRole
+from storage.stock import StockItem, StockLevel, StockLocation, StockMovement
+from storage.tickets import Ticket, TicketComment, TicketStatusChange
+
+__all__ = [
+    "AuditEntry", "Base", "ChatIdentity", "ConversationState", "Employee", "EmployeeRole", "Escalation",
+    "EscalationMessage", "LeaveBalance", "LeaveRequest", "LeaveType", "OutboxMessage", "Payslip", "PayslipLine",
+    "PublicHoliday", "SeenEvent", "StockItem", "StockLevel", "StockLocation", "StockMovement", "Ticket",
+    "TicketComment", "TicketStatusChange",
+]

@@ -1,0 +1,149 @@
+"""Employees, their roles and the chat identities that link Slack/Telegram users to them."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from storage.base import Base, Timestamped, str_enum
+from storage.errors import NotFound, PermissionDenied
+
+LANGUAGES = ("en", "ru", "uz", "az", "el", "vi")
+
+
+class Role(enum.StrEnum):
+    EMPLOYEE = "employee"
+    MANAGER = "manager"
+    HR = "hr"
+    IT_AGENT = "it_agent"
+    STOCK_KEEPER = "stock_keeper"
+    ADMIN = "admin"
+
+
+class Platform(enum.StrEnum):
+    SLACK = "slack"
+    TELEGRAM = "telegram"
+    CONSOLE = "console"
+
+
+class Employee(Timestamped, Base):
+    __tablename__ = "employees"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    department: Mapped[str] = mapped_column(String(100), default="")
+    job_title: Mapped[str] = mapped_column(String(100), default="")
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id", ondelete="SET NULL"), index=True)
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    calendar: Mapped[str] = mapped_column(String(16), default="", doc="Public-holiday calendar, e.g. a country code.")
+    active: Mapped[bool] = mapped_column(default=True)
+
+    role_rows: Mapped[list[EmployeeRole]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", back_populates="employee"
+    )
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return frozenset({Role.EMPLOYEE, *(row.role for row in self.role_rows)})
+
+    def has_role(self, *roles: Role) -> bool:
+        return not self.roles.isdisjoint(roles)
+
+    def set_roles(self, roles: Iterable[Role | str]) -> None:
+        wanted = {Role(r) for r in roles} - {Role.EMPLOYEE}
+        self.role_rows[:] = [row for row in self.role_rows if row.role in wanted]
+        present = {row.role for row in self.role_rows}
+        self.role_rows.extend(EmployeeRole(role=role) for role in sorted(wanted - present))
+
+    def __repr__(self) -> str:
+        return f"<Employee {self.id} {self.email}>"
+
+
+class EmployeeRole(Base):
+    __tablename__ = "employee_roles"
+
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[Role] = mapped_column(str_enum(Role), primary_key=True)
+    employee: Mapped[Employee] = relationship(back_populates="role_rows")
+
+
+class ChatIdentity(Base):
+    __tablename__ = "chat_identities"
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[Platform] = mapped_column(str_enum(Platform))
+    external_id: Mapped[str] = mapped_column(String(100))
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id", ondelete="CASCADE"), index=True)
+
+
+async def get_employee(session: AsyncSession, employee_id: int) -> Employee:
+    employee = await session.get(Employee, employee_id)
+    if employee is None:
+        raise NotFound(f"No employee with id {employee_id}.", code="employee_not_found", employee_id=employee_id)
+    return employee
+
+
+async def find_by_email(session: AsyncSession, email: str) -> Employee | None:
+    return await session.scalar(select(Employee).where(func.lower(Employee.email) == email.strip().lower()))
+
+
+async def employee_for_identity(session: AsyncSession, platform: Platform | str, external_id: str) -> Employee | None:
+    return await session.scalar(
+        select(Employee)
+        .join(ChatIdentity, ChatIdentity.employee_id == Employee.id)
+        .where(ChatIdentity.platform == Platform(platform), ChatIdentity.external_id == external_id, Employee.active)
+    )
+
+
+async def identities_of(session: AsyncSession, employee_id: int) -> list[ChatIdentity]:
+    rows = await session.scalars(select(ChatIdentity).where(ChatIdentity.employee_id == employee_id))
+    return list(rows)
+
+
+async def link_identity(
+    session: AsyncSession, employee: Employee, platform: Platform | str, external_id: str
+) -> ChatIdentity:
+    """Point a chat user at an employee (re-linking an existing chat user moves it)."""
+    platform = Platform(platform)
+    identity = await session.scalar(
+        select(ChatIdentity).where(ChatIdentity.platform == platform, ChatIdentity.external_id == external_id)
+    )
+    if identity is None:
+        identity = ChatIdentity(platform=platform, external_id=external_id, employee_id=employee.id)
+        session.add(identity)
+    else:
+        identity.employee_id = employee.id
+    await session.flush()
+    return identity
+
+
+async def with_role(session: AsyncSession, role: Role) -> list[Employee]:
+    if role is Role.EMPLOYEE:
+        rows = await session.scalars(select(Employee).where(Employee.active).order_by(Employee.id))
+    else:
+        rows = await session.scalars(
+            select(Employee)
+            .join(EmployeeRole)
+            .where(EmployeeRole.role == role, Employee.active)
+            .order_by(Employee.id)
+        )
+    return list(rows)
+
+
+async def direct_reports(session: AsyncSession, manager_id: int) -> list[Employee]:
+    rows = await session.scalars(select(Employee).where(Employee.manager_id == manager_id).order_by(Employee.name))
+    return list(rows)
+
+
+def require_role(employee: Employee, *roles: Role, action: str) -> None:
+    if not employee.has_role(*roles, Role.ADMIN):
+        raise PermissionDenied(
+            f"{employee.name} may not {action}.", code="role_required", action=action, roles=[r.value for r in roles]
+        )
