@@ -46,6 +46,12 @@ class Database:
 
     def __init__(self, url: str | URL, *, echo: bool = False, **engine_options: Any) -> None:
         self.url = async_url(url)
+        schema = self.url.query.get("search_path")
+        if schema and self.url.get_backend_name() == "postgresql":
+            # asyncpg has no libpq `options`; let `?search_path=name` keep the tables in a schema of their own.
+            self.url = self.url.difference_update_query(["search_path"])
+            connect_args = engine_options.setdefault("connect_args", {})
+            connect_args.setdefault("server_settings", {})["search_path"] = str(schema)
         if self.url.get_backend_name() == "sqlite" and self.url.database not in (None, "", ":memory:"):
             Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
         self.engine = create_async_engine(self.url, echo=echo, **engine_options)

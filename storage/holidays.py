@@ -35,7 +35,7 @@ async def holidays_between(session: AsyncSession, calendar: str, start: date, en
             PublicHoliday.calendar == calendar, PublicHoliday.day >= start, PublicHoliday.day <= end
         )
     )
-    return {day: name for day, name in rows.tuples()}
+    return {day: name for day, name in rows}
 
 
 def working_days(
