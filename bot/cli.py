@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
+import enum
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, TypeVar
+from zoneinfo import ZoneInfo
+
 import typer
 
 from bot.settings import Settings, SettingsError, load_settings
 from nlu.cli import app as nlu_app
+from storage import migrate
+from storage.database import Database
+from storage.errors import DomainError
+from storage.leave import ensure_leave_types
+
+T = TypeVar("T")
 
 app = typer.Typer(help="Back Office Assistant: leave, payslips, IT tickets, stock and HR in chat.", no_args_is_help=True)
+db_app = typer.Typer(help="Create, upgrade and fill the database.", no_args_is_help=True)
+import_app = typer.Typer(help="Load employees, payslips or stock from CSV files (all or nothing).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(import_app, name="import")
 app.add_typer(nlu_app, name="nlu")
 
 
@@ -24,6 +42,134 @@ def _load(ctx: typer.Context) -> None:
     except SettingsError as exc:
         typer.echo(f"error: invalid setting: {exc}", err=True)
         raise typer.Exit(2) from None
+
+
+def run_with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    """Run async work against the configured database; domain errors become one line and exit code 1."""
+
+    async def runner() -> T:
+        database = Database(settings.resolved_database_url)
+        try:
+            return await work(database)
+        finally:
+            await database.dispose()
+
+    try:
+        return asyncio.run(runner())
+    except DomainError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except OSError as exc:
+        typer.echo(f"error: can't reach the database: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def today_in(settings: Settings) -> date:
+    return datetime.now(ZoneInfo(settings.timezone)).date()
+
+
+async def upgrade_database(database: Database, revision: str = "head") -> None:
+    await migrate.upgrade(database, revision)
+    async with database.transaction() as session:
+        await ensure_leave_types(session)
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context, revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Create the schema or bring it up to date."""
+    settings = settings_from(ctx)
+    run_with_database(settings, lambda database: upgrade_database(database, revision))
+    typer.echo(f"database is at revision {revision}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(ctx: typer.Context, revision: Annotated[str, typer.Argument(help="Target revision, or 'base' for empty.")]) -> None:
+    """Step the schema back to an earlier revision."""
+    run_with_database(settings_from(ctx), lambda database: migrate.downgrade(database, revision))
+    typer.echo(f"database is at revision {revision}")
+
+
+@db_app.command("current")
+def db_current(ctx: typer.Context) -> None:
+    """Show the schema revision of the database and of this code."""
+    current = run_with_database(settings_from(ctx), migrate.current_revision)
+    typer.echo(f"database: {current or 'empty'}; code: {migrate.head_revision()}")
+
+
+def parse_day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date like 2026-11-23") from None
+
+
+async def seed_demo_company(database: Database, today: date) -> object:
+    from storage.demo import seed_demo
+
+    await upgrade_database(database)
+    async with database.transaction() as session:
+        return await seed_demo(session, today=today)
+
+
+@db_app.command("seed")
+def db_seed(
+    ctx: typer.Context,
+    demo: Annotated[bool, typer.Option("--demo", help="Fill the database with the demo company.")] = False,
+    today: Annotated[str | None, typer.Option(help="Pretend today is this date (YYYY-MM-DD).")] = None,
+) -> None:
+    """Fill the database (upgrading it first). Safe to run again."""
+    if not demo:
+        typer.echo("error: say what to seed: --demo", err=True)
+        raise typer.Exit(2)
+    settings = settings_from(ctx)
+    day = parse_day(today) or today_in(settings)
+    summary = run_with_database(settings, lambda database: seed_demo_company(database, day))
+    typer.echo(str(summary))
+
+
+class ImportKind(enum.StrEnum):
+    employees = "employees"
+    payslips = "payslips"
+    stock = "stock"
+
+
+@import_app.callback(invoke_without_command=True)
+def import_file(
+    ctx: typer.Context,
+    kind: Annotated[ImportKind, typer.Argument(help="What the file holds.")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="A UTF-8 CSV file with a header row.")],
+) -> None:
+    """Import a CSV file in one transaction: a bad row rejects the whole file, naming the row and the reason."""
+    from storage import importers
+
+    importer = {
+        ImportKind.employees: importers.import_employees,
+        ImportKind.payslips: importers.import_payslips,
+        ImportKind.stock: importers.import_stock,
+    }[kind]
+
+    async def work(database: Database) -> object:
+        await upgrade_database(database)
+        async with database.transaction() as session:
+            return await importer(session, file)
+
+    report = run_with_database(settings_from(ctx), work)
+    typer.echo(str(report))
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    today: Annotated[str | None, typer.Option(help="Pretend today is this date (YYYY-MM-DD).")] = None,
+) -> None:
+    """Prepare the embedded database with the demo company and show what is in it."""
+    settings = settings_from(ctx)
+    day = parse_day(today) or today_in(settings)
+    summary = run_with_database(settings, lambda database: seed_demo_company(database, day))
+    typer.echo(f"Demo company ready in {settings.resolved_database_url}")
+    typer.echo(str(summary))
 
 
 def main() -> None:
