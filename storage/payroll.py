@@ -74,7 +74,8 @@ def totals(lines: Iterable[LineInput | PayslipLine]) -> tuple[Decimal, Decimal]:
     gross = Decimal(0)
     withheld = Decimal(0)
     for line in lines:
-        if line.kind is LineKind.EARNING:
+        # LineKind(...) so a kind given as its plain string value ("earning") is not taken for a deduction.
+        if LineKind(line.kind) is LineKind.EARNING:
             gross += line.amount
         else:
             withheld += line.amount
@@ -98,6 +99,8 @@ async def publish_payslip(
     if not lines:
         raise InvalidRequest("A payslip needs at least one line.", code="empty_payslip")
     for line in lines:
+        if line.kind not in set(LineKind):
+            raise InvalidRequest(f"{line.kind!r} is not a kind of payslip line.", code="bad_line_kind", kind=line.kind)
         if line.amount < 0:
             raise InvalidRequest(f"The amount of {line.label!r} is negative.", code="negative_amount", label=line.label)
     gross, net = totals(lines)
