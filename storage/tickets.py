@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import ForeignKey, String, Text, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +14,8 @@ from storage import audit
 from storage.base import Base, Timestamped, str_enum, utcnow
 from storage.errors import Conflict, InvalidRequest, NotFound, PermissionDenied
 from storage.people import Employee, Role
+
+AnyEnum = TypeVar("AnyEnum", bound=enum.StrEnum)
 
 
 class Category(enum.StrEnum):
@@ -100,6 +103,17 @@ class TicketStatusChange(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+def _parse(kind: type[AnyEnum], value: AnyEnum | str, what: str) -> AnyEnum:
+    """Turn a caller's value into the enum, refusing unknown ones as a request the person can correct."""
+    try:
+        return kind(value)
+    except ValueError:
+        choices = [member.value for member in kind]
+        raise InvalidRequest(
+            f"{value!r} is not a ticket {what}; use one of {', '.join(choices)}.", code=f"bad_{what}", value=value, choices=choices
+        ) from None
+
+
 def _is_agent(employee: Employee) -> bool:
     return employee.has_role(Role.IT_AGENT, Role.ADMIN)
 
@@ -118,12 +132,12 @@ async def create_ticket(
     if not text:
         raise InvalidRequest("Please describe the problem.", code="empty_ticket")
     created_at = now or utcnow()
-    priority = Priority(priority)
+    priority = _parse(Priority, priority, "priority")
     ticket = Ticket(
         requester_id=requester.id,
         title=(title or text.splitlines()[0])[:200],
         description=text[:10_000],
-        category=Category(category),
+        category=_parse(Category, category, "category"),
         priority=priority,
         status=TicketStatus.OPEN,
         sla_due_at=created_at + SLA[priority],
@@ -166,7 +180,7 @@ async def change_status(
     now: datetime | None = None,
 ) -> Ticket:
     ticket = await get_ticket(session, actor, ticket_id)
-    new_status = TicketStatus(new_status)
+    new_status = _parse(TicketStatus, new_status, "status")
     current = ticket.status
     if new_status == current:
         raise Conflict(f"Ticket #{ticket.id} is already {current.value}.", code="ticket_same_status", ticket_id=ticket.id, status=current.value)
@@ -186,6 +200,8 @@ async def change_status(
     values: dict[str, object] = {"status": new_status, "updated_at": changed_at}
     if new_status is TicketStatus.RESOLVED:
         values["resolved_at"] = changed_at
+    elif new_status is not TicketStatus.CLOSED:
+        values["resolved_at"] = None  # reopened: no longer resolved
     if new_status is TicketStatus.IN_PROGRESS and ticket.assignee_id is None and _is_agent(actor):
         values["assignee_id"] = actor.id
     result = await session.execute(
@@ -231,6 +247,15 @@ async def add_comment(
             .values(status=TicketStatus.IN_PROGRESS, updated_at=at).execution_options(synchronize_session=False)
         )
         session.add(TicketStatusChange(ticket_id=ticket.id, actor_id=author.id, from_status=TicketStatus.WAITING_ON_USER, to_status=TicketStatus.IN_PROGRESS, at=at))
+        await audit.record(
+            session,
+            actor_id=author.id,
+            action="ticket.status_changed",
+            entity="ticket",
+            entity_id=ticket.id,
+            details={"from": TicketStatus.WAITING_ON_USER.value, "to": TicketStatus.IN_PROGRESS.value},
+            at=at,
+        )
         await session.flush()
     return comment
 
@@ -243,10 +268,13 @@ async def assign(
     if not _is_agent(assignee):
         raise InvalidRequest(f"{assignee.name} is not in IT.", code="assignee_not_agent", name=assignee.name)
     ticket = await get_ticket(session, actor, ticket_id)
+    if ticket.status is TicketStatus.CLOSED:
+        raise Conflict(f"Ticket #{ticket.id} is closed.", code="ticket_closed", ticket_id=ticket.id)
+    at = now or utcnow()
     ticket.assignee_id = assignee.id
-    ticket.updated_at = now or utcnow()
+    ticket.updated_at = at
     await audit.record(
-        session, actor_id=actor.id, action="ticket.assigned", entity="ticket", entity_id=ticket.id, details={"assignee_id": assignee.id}
+        session, actor_id=actor.id, action="ticket.assigned", entity="ticket", entity_id=ticket.id, details={"assignee_id": assignee.id}, at=at
     )
     await session.flush()
     return ticket
