@@ -1,0 +1,397 @@
+"""Dates, date ranges and payslip months from fast per-language rules, with dateparser for the leftovers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from nlu.entities.grammar import RELATIVE_GROUPS, DateGrammar, date_grammar
+from nlu.entities.text import FoldedText
+
+PAST_TOLERANCE = timedelta(days=7)  # "5 December" said on 9 December still means the 5th just gone
+
+
+@dataclass(frozen=True, slots=True)
+class Atom:
+    """One date-like piece of a message, in folded offsets, before it is resolved against today."""
+
+    kind: str  # date | day | weekday | relative | week | offset | duration | month
+    start: int
+    end: int
+    day: int | None = None
+    month: int | None = None
+    year: int | None = None
+    weekday: int | None = None
+    week_shift: int | None = None  # weekday: 1 = next week, 0 = this week, None = the next one to come
+    offset: int = 0  # relative/offset: days from today; duration: number of days
+    explicit: bool = False  # a bare day number marked as a date ("ngày 5", "the 5th")
+    role: str | None = None  # from/to, given by a case ending (Uzbek -dan/-gacha)
+    weak: bool = False  # month word that is also an ordinary word ("may")
+
+
+@dataclass(frozen=True, slots=True)
+class DateMatch:
+    entity: str  # start_date | end_date | month
+    value: str
+    start: int  # folded offsets
+    end: int
+    source: str = "rules"
+
+
+def _int(text: str | None) -> int | None:
+    return int(text) if text else None
+
+
+def _full_year(year: int | None) -> int | None:
+    if year is not None and year < 100:
+        return 2000 + year
+    return year
+
+
+def _atom_from_match(match: re.Match[str], grammar: DateGrammar) -> Atom | None:
+    groups = match.groupdict()
+    start, end = match.span()
+    suffix = groups.get("suf") or ""
+    role = None
+    if suffix:
+        if grammar.from_suffix.fullmatch(suffix):
+            role = "from"
+        elif grammar.to_suffix.fullmatch(suffix):
+            role = "to"
+    atom = _classify(groups, start, end, grammar)
+    if atom is None:
+        return None
+    return replace(atom, role=role) if role else atom
+
+
+def _classify(groups: dict[str, Any], start: int, end: int, grammar: DateGrammar) -> Atom | None:
+    if groups["iso_y"]:
+        return Atom("date", start, end, int(groups["iso_d"]), int(groups["iso_m"]), int(groups["iso_y"]))
+    if groups["ym_y"]:
+        return Atom("month", start, end, month=int(groups["ym_m"]), year=int(groups["ym_y"]))
+    if groups["my_m"]:
+        return Atom("month", start, end, month=int(groups["my_m"]), year=int(groups["my_y"]))
+    if groups["num_d"]:
+        year = _full_year(_int(groups["num_y"]))
+        return Atom("date", start, end, int(groups["num_d"]), int(groups["num_m"]), year)
+    if groups["dm_d"]:
+        month = grammar.month_number(groups["dm_m"])
+        return Atom("date", start, end, int(groups["dm_d"]), month, _int(groups["dm_y"]))
+    if groups["md_m"]:
+        month = grammar.month_number(groups["md_m"])
+        return Atom("date", start, end, int(groups["md_d"]), month, _int(groups["md_y"]))
+    if groups["ob_u"] or groups["oa_u"]:
+        count = int(groups["ob_n"] or groups["oa_n"] or 1)
+        unit = groups["ob_u"] or groups["oa_u"]
+        days = count * 7 if grammar.week_unit.fullmatch(unit) else count
+        return Atom("offset", start, end, offset=days)
+    if groups["dur_n"]:
+        return Atom("duration", start, end, offset=int(groups["dur_n"]))
+    if groups["next_week"]:
+        return Atom("week", start, end, offset=1)
+    if groups["this_week"]:
+        return Atom("week", start, end, offset=0)
+    if groups["wd"]:
+        shift = None
+        if groups["wd_next"] or groups["wd_nw"]:
+            shift = 1
+        elif groups["wd_this"] or groups["wd_tw"]:
+            shift = 0
+        return Atom("weekday", start, end, weekday=grammar.weekday_number(groups["wd"]), week_shift=shift)
+    for group, offset in RELATIVE_GROUPS.items():
+        if groups.get(group):
+            return Atom("relative", start, end, offset=offset)
+    if groups["last_month"]:
+        return Atom("month", start, end, offset=-1)
+    if groups["this_month"]:
+        return Atom("month", start, end, offset=0)
+    if groups["mo"]:
+        weak = bool(grammar.ambiguous_month.fullmatch(groups["mo"])) and not groups["mo_y"]
+        month = grammar.month_number(groups["mo"])
+        return Atom("month", start, end, month=month, year=_int(groups["mo_y"]), weak=weak)
+    if groups["d_d"]:
+        explicit = bool(groups["d_pre"] or groups["d_ord"])
+        return Atom("day", start, end, day=int(groups["d_d"]), explicit=explicit)
+    return None
+
+
+def find_atoms(folded: str, grammar: DateGrammar, taken: list[tuple[int, int]]) -> list[Atom]:
+    atoms = []
+    for match in grammar.atoms.finditer(folded):
+        if any(match.start() < end and start < match.end() for start, end in taken):
+            continue
+        atom = _atom_from_match(match, grammar)
+        if atom is not None:
+            atoms.append(atom)
+    return atoms
+
+
+def _safe_date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def upcoming(day: int, month: int, today: date, not_before: date | None = None) -> date | None:
+    """The first such day that is not more than a week in the past (or not before `not_before`)."""
+    earliest = not_before or today - PAST_TOLERANCE
+    for year in range(earliest.year, earliest.year + 5):
+        candidate = _safe_date(year, month, day)
+        if candidate is not None and candidate >= earliest:
+            return candidate
+    return None
+
+
+def upcoming_day_of_month(day: int, today: date) -> date | None:
+    earliest = today - PAST_TOLERANCE
+    year, month = earliest.year, earliest.month
+    for _ in range(13):
+        candidate = _safe_date(year, month, day)
+        if candidate is not None and candidate >= earliest:
+            return candidate
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return None
+
+
+def weekday_date(weekday: int, week_shift: int | None, today: date, not_before: date | None = None) -> date:
+    if not_before is not None:
+        return not_before + timedelta(days=(weekday - not_before.weekday()) % 7)
+    monday = today - timedelta(days=today.weekday())
+    if week_shift == 1:
+        return monday + timedelta(days=7 + weekday)
+    if week_shift == 0:
+        this_week = monday + timedelta(days=weekday)
+        return this_week if this_week >= today else this_week + timedelta(days=7)
+    days_ahead = (weekday - today.weekday()) % 7 or 7
+    return today + timedelta(days=days_ahead)
+
+
+def resolve_single(atom: Atom, today: date, not_before: date | None = None) -> date | None:
+    if atom.kind == "date":
+        if atom.month is None or not 1 <= atom.month <= 12 or atom.day is None:
+            return None
+        if atom.year is not None:
+            return _safe_date(atom.year, atom.month, atom.day)
+        return upcoming(atom.day, atom.month, today, not_before)
+    if atom.kind == "weekday" and atom.weekday is not None:
+        return weekday_date(atom.weekday, atom.week_shift, today, not_before)
+    if atom.kind in ("relative", "offset"):
+        return today + timedelta(days=atom.offset)
+    if atom.kind == "day" and atom.day is not None:
+        if not_before is not None:
+            return upcoming_day_of_month_from(atom.day, not_before)
+        return upcoming_day_of_month(atom.day, today)
+    return None
+
+
+def upcoming_day_of_month_from(day: int, not_before: date) -> date | None:
+    return upcoming_day_of_month(day, not_before + PAST_TOLERANCE)
+
+
+def week_range(atom: Atom, today: date) -> tuple[date, date]:
+    monday = today - timedelta(days=today.weekday()) + timedelta(days=7 * atom.offset)
+    start = max(monday, today) if atom.offset == 0 else monday
+    return start, monday + timedelta(days=4)
+
+
+def month_value(atom: Atom, today: date) -> str | None:
+    if atom.month is None:
+        shifted = today.replace(day=1) - timedelta(days=1) if atom.offset == -1 else today
+        return f"{shifted.year:04d}-{shifted.month:02d}"
+    if not 1 <= atom.month <= 12:
+        return None
+    year = atom.year if atom.year is not None else (today.year if atom.month <= today.month else today.year - 1)
+    return f"{year:04d}-{atom.month:02d}"
+
+
+DATE_KINDS = frozenset({"date", "weekday", "relative", "offset"})
+
+
+def _inherit_month(partial: Atom, full: Atom) -> Atom:
+    return replace(partial, kind="date", month=full.month, year=full.year)
+
+
+def _try_range(first: Atom, second: Atom, folded: str, grammar: DateGrammar, today: date) -> tuple[date, date] | None:
+    gap = folded[first.end : second.start]
+    joined = grammar.range_gap.fullmatch(gap) is not None and (gap.strip() != "" or first.role == "from")
+    if not joined and grammar.between_and.fullmatch(gap):
+        joined = grammar.between.search(folded, 0, first.start) is not None
+    if not joined:
+        return None
+    if first.kind == "day" and second.kind == "date" and second.month is not None:
+        first = _inherit_month(first, second)
+    elif first.kind == "date" and second.kind == "day" and first.month is not None:
+        second = _inherit_month(second, first)
+    if first.kind not in DATE_KINDS or second.kind not in DATE_KINDS:
+        return None
+    start = resolve_single(first, today)
+    if start is None:
+        return None
+    if second.kind == "date" and second.year is not None or second.kind in ("relative", "offset"):
+        end = resolve_single(second, today)
+    else:
+        end = resolve_single(second, today, not_before=start)
+    if end is None or end < start:
+        return None
+    return start, end
+
+
+def _duration_range(duration: Atom, anchor: Atom, folded: str, today: date) -> tuple[date, date] | None:
+    left, right = (duration, anchor) if duration.start < anchor.start else (anchor, duration)
+    gap = folded[left.end : right.start]
+    if len(gap.split()) > 2 or duration.offset < 1 or duration.offset > 366:
+        return None
+    start = resolve_single(anchor, today)
+    if start is None:
+        return None
+    return start, start + timedelta(days=duration.offset - 1)
+
+
+def resolve(atoms: list[Atom], folded: str, grammar: DateGrammar, today: date) -> list[DateMatch]:
+    matches: list[DateMatch] = []
+    used: set[int] = set()
+    for index, atom in enumerate(atoms):
+        if index in used:
+            continue
+        following = atoms[index + 1] if index + 1 < len(atoms) else None
+        if following is not None and atom.kind != "duration" and following.kind != "duration":
+            dates = _try_range(atom, following, folded, grammar, today)
+            if dates is not None:
+                used.update((index, index + 1))
+                matches.append(DateMatch("start_date", dates[0].isoformat(), atom.start, atom.end))
+                matches.append(DateMatch("end_date", dates[1].isoformat(), following.start, following.end))
+                continue
+        if atom.kind == "duration":
+            for neighbour_index in (index + 1, index - 1):
+                if neighbour_index in used and neighbour_index != index - 1:
+                    continue
+                if not 0 <= neighbour_index < len(atoms):
+                    continue
+                neighbour = atoms[neighbour_index]
+                if neighbour.kind not in DATE_KINDS:
+                    continue
+                dates = _duration_range(atom, neighbour, folded, today)
+                if dates is None:
+                    continue
+                _replace_single(matches, neighbour)
+                used.update((index, neighbour_index))
+                matches.append(DateMatch("start_date", dates[0].isoformat(), neighbour.start, neighbour.end))
+                matches.append(DateMatch("end_date", dates[1].isoformat(), atom.start, atom.end))
+                break
+            continue
+        used.add(index)
+        matches.extend(_single(atom, folded, grammar, today))
+    return sorted(matches, key=lambda m: (m.start, m.entity != "start_date"))
+
+
+def _replace_single(matches: list[DateMatch], atom: Atom) -> None:
+    matches[:] = [m for m in matches if not (m.start == atom.start and m.end == atom.end)]
+
+
+def _single(atom: Atom, folded: str, grammar: DateGrammar, today: date) -> list[DateMatch]:
+    if atom.kind == "week":
+        start, end = week_range(atom, today)
+        return [
+            DateMatch("start_date", start.isoformat(), atom.start, atom.end),
+            DateMatch("end_date", end.isoformat(), atom.start, atom.end),
+        ]
+    if atom.kind == "month":
+        if atom.weak and not grammar.month_prefix_before.search(folded, 0, atom.start):
+            return []
+        value = month_value(atom, today)
+        return [DateMatch("month", value, atom.start, atom.end)] if value else []
+    if atom.kind == "day" and not atom.explicit:
+        return []
+    resolved = resolve_single(atom, today)
+    return [DateMatch("start_date", resolved.isoformat(), atom.start, atom.end)] if resolved else []
+
+
+class DateparserFallback:
+    """dateparser, for a month word next to a number in a shape the rules do not know ("December the 5th")."""
+
+    def __init__(self) -> None:
+        self._parsers: dict[str, Any] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._parsers = {}
+
+    def parse(self, text: str, language: str, today: date) -> date | None:
+        key = f"{language}/{today.isoformat()}"
+        parser = self._parsers.get(key)
+        if parser is None:
+            from dateparser.date import DateDataParser
+
+            if len(self._parsers) > 16:
+                self._parsers.clear()
+            parser = DateDataParser(
+                languages=[language],
+                settings={
+                    "PREFER_DATES_FROM": "future",
+                    "DATE_ORDER": "DMY",
+                    "REQUIRE_PARTS": ["day", "month"],
+                    "RELATIVE_BASE": datetime(today.year, today.month, today.day),
+                },
+            )
+            self._parsers[key] = parser
+        result = parser.get_date_data(text)
+        return result.date_obj.date() if result.date_obj is not None else None
+
+
+_NUMBER_NEAR = re.compile(r"\d")
+
+
+def extract_dates(
+    text: FoldedText,
+    language: str,
+    today: date,
+    taken: list[tuple[int, int]],
+    fallback: DateparserFallback,
+) -> list[DateMatch]:
+    grammar = date_grammar(language)
+    folded = text.folded
+    if grammar.cue.search(folded) is None:
+        return []
+    atoms = find_atoms(folded, grammar, taken)
+    if not atoms:
+        return []
+    if language == "vi":
+        atoms = [a for a in atoms if not _is_unaccented_homograph(a, text)]
+    matches = resolve(atoms, folded, grammar, today)
+    return _fallback_months(matches, text, language, today, fallback)
+
+
+def _is_unaccented_homograph(atom: Atom, text: FoldedText) -> bool:
+    """Vietnamese "mai" (tomorrow) folds like mãi/mái/mại; accept only the plain spelling."""
+    if atom.kind != "relative" or text.folded[atom.start : atom.end] != "mai":
+        return False
+    start, end = text.span(atom.start, atom.end)
+    return text.original[start:end].lower() != "mai"
+
+
+def _fallback_months(
+    matches: list[DateMatch], text: FoldedText, language: str, today: date, fallback: DateparserFallback
+) -> list[DateMatch]:
+    result = []
+    for match in matches:
+        if match.entity != "month" or match.value is None:
+            result.append(match)
+            continue
+        window_start = max(0, match.start - 8)
+        window_end = min(len(text.folded), match.end + 8)
+        window = text.folded[window_start:window_end]
+        if _NUMBER_NEAR.search(window) is None or language == "vi":
+            result.append(match)
+            continue
+        original_start, original_end = text.span(window_start, window_end)
+        parsed = fallback.parse(text.original[original_start:original_end], language, today)
+        if parsed is None:
+            result.append(match)
+        else:
+            result.append(DateMatch("start_date", parsed.isoformat(), match.start, match.end, "dateparser"))
+    return result

@@ -1,0 +1,179 @@
+"""`EntityExtractor`: every entity of the NLU contract from one message, in well under a millisecond."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from nlu.entities.dates import DateMatch, DateparserFallback, extract_dates
+from nlu.entities.defaults import DEFAULT_CATALOGUE, DEFAULT_SYNONYMS, HEAD_WORD_EXCLUSIONS
+from nlu.entities.gazetteer import Gazetteer, PhraseMatch
+from nlu.entities.numbers import find_ids, find_quantities
+from nlu.entities.text import FoldedText, fold
+from nlu.entities.times import extract_times
+from nlu.entities.vocabulary import WORDS
+
+log = logging.getLogger(__name__)
+
+FALLBACK_LANGUAGE = "en"
+GAZETTEER_ENTITIES = ("leave_type", "priority", "decision", "ticket_status", "item")
+
+# Ranks: lower wins when two sources give the same phrase different meanings.
+RANK_DATA_SYNONYM = 0
+RANK_LOOKUP = 1
+RANK_CATALOGUE = 2
+RANK_DEFAULT = 3
+RANK_HEAD_WORD = 4
+
+Entity = dict[str, Any]
+
+
+class EntityExtractor:
+    def __init__(
+        self,
+        synonyms: Mapping[str, Mapping[str, str]] | None = None,
+        lookups: Mapping[str, Sequence[str]] | None = None,
+        regexes: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
+        self._gazetteer = Gazetteer()
+        self._catalogue: dict[str, str] = {}  # folded name → canonical name
+        self._dateparser = DateparserFallback()
+        self._regexes = _compile_regexes(regexes or {})
+        self._add_defaults()
+        self._load_catalogue({name: () for name in DEFAULT_CATALOGUE})
+        self._add_data(synonyms or {}, lookups or {})
+        self._gazetteer.finish()
+
+    def set_catalogue(self, items: Mapping[str, Iterable[str]]) -> None:
+        """Replace the stock catalogue (canonical name → aliases) used for `item`."""
+        self._gazetteer.remove_entity("item", RANK_CATALOGUE)
+        self._gazetteer.remove_entity("item", RANK_HEAD_WORD)
+        self._load_catalogue(items)
+        self._gazetteer.finish()
+
+    def extract(self, text: str, *, language: str, today: date) -> list[Entity]:
+        language = language if language in WORDS else FALLBACK_LANGUAGE
+        folded = FoldedText.of(text)
+        entities: list[Entity] = []
+
+        times = extract_times(folded.folded, language)
+        taken = [(t.start, t.end) for t in times]
+        dates = extract_dates(folded, language, today, taken, self._dateparser)
+        taken += [(d.start, d.end) for d in dates]
+
+        phrases = _prefer_specific_leave(self._gazetteer.find(folded, taken))
+        decisions = [(p.start, p.end) for p in phrases if p.entity == "decision"]
+        ids = find_ids(folded.folded, language, decisions, taken)
+        taken += [(n.start, n.end) for n in ids]
+        items = [(p.start, p.end) for p in phrases if p.entity == "item"]
+        quantities = find_quantities(folded.folded, language, items, taken)
+
+        single_day = _single_day(dates)
+        for found in times:
+            value = f"{single_day}T{found.value}" if single_day else found.value
+            entities.append(_entity(folded, "time", value, found.start, found.end, "rules"))
+        for found_date in dates:
+            entities.append(
+                _entity(folded, found_date.entity, found_date.value, found_date.start, found_date.end, found_date.source)
+            )
+        for phrase in phrases:
+            entities.append(_entity(folded, phrase.entity, phrase.value, phrase.start, phrase.end, "gazetteer"))
+        for number in [*ids, *quantities]:
+            entities.append(_entity(folded, number.entity, number.value, number.start, number.end, "rules"))
+        entities.extend(self._regex_entities(text, entities))
+        entities.sort(key=lambda e: (e["start"], e["end"]))
+        return entities
+
+    def _add_defaults(self) -> None:
+        for entity, values in DEFAULT_SYNONYMS.items():
+            for value, aliases in values.items():
+                for alias in aliases:
+                    self._gazetteer.add(entity, alias, value, RANK_DEFAULT)
+
+    def _load_catalogue(self, items: Mapping[str, Iterable[str]]) -> None:
+        self._catalogue = {fold(name): name for name in items}
+        for name, aliases in items.items():
+            self._gazetteer.add("item", name, name, RANK_CATALOGUE)
+            for alias in aliases:
+                self._gazetteer.add("item", alias, name, RANK_CATALOGUE)
+        head_words: dict[str, list[str]] = {}
+        for name in items:
+            words = fold(name).replace("-", " ").split()
+            if len(words) > 1 and words[-1] not in HEAD_WORD_EXCLUSIONS:
+                head_words.setdefault(words[-1], []).append(name)
+        for head, names in head_words.items():
+            if len(names) == 1:
+                self._gazetteer.add("item", head, names[0], RANK_HEAD_WORD)
+
+    def _add_data(self, synonyms: Mapping[str, Mapping[str, str]], lookups: Mapping[str, Sequence[str]]) -> None:
+        known_values = {
+            value: entity for entity, values in DEFAULT_SYNONYMS.items() for value in values
+        }
+        for entity, aliases in synonyms.items():
+            for alias, value in aliases.items():
+                target = entity or self._guess_entity(value, known_values)
+                if target is None:
+                    continue
+                if target == "item":
+                    value = self._catalogue.get(fold(value), value)
+                self._gazetteer.add(target, alias, value, RANK_DATA_SYNONYM)
+                self._gazetteer.add(target, value, value, RANK_DATA_SYNONYM)
+        for entity, values in lookups.items():
+            if entity not in GAZETTEER_ENTITIES:
+                continue
+            for alias in values:
+                value = self._catalogue.get(fold(alias), alias) if entity == "item" else alias
+                self._gazetteer.add(entity, alias, value, RANK_LOOKUP)
+
+    def _guess_entity(self, value: str, known_values: Mapping[str, str]) -> str | None:
+        if fold(value) in self._catalogue:
+            return "item"
+        return known_values.get(value)
+
+    def _regex_entities(self, text: str, found: list[Entity]) -> list[Entity]:
+        extra = []
+        for entity, patterns in self._regexes.items():
+            for pattern in patterns:
+                for match in pattern.finditer(text):
+                    group = 1 if match.re.groups else 0
+                    start, end = match.span(group)
+                    if start == end or any(start < e["end"] and e["start"] < end for e in [*found, *extra]):
+                        continue
+                    extra.append(
+                        {"entity": entity, "value": match.group(group), "start": start, "end": end, "extractor": "regex"}
+                    )
+        return extra
+
+
+def _compile_regexes(regexes: Mapping[str, Sequence[str]]) -> dict[str, list[re.Pattern[str]]]:
+    compiled: dict[str, list[re.Pattern[str]]] = {}
+    for entity, patterns in regexes.items():
+        for pattern in patterns:
+            try:
+                compiled.setdefault(entity, []).append(re.compile(pattern, re.IGNORECASE))
+            except re.error as error:
+                log.warning("Skipping the regex %r for %s: %s", pattern, entity, error)
+    return compiled
+
+
+def _prefer_specific_leave(phrases: list[PhraseMatch]) -> list[PhraseMatch]:
+    """"Unpaid leave" also contains the generic "leave"/"отпуск" word: keep only the specific type."""
+    leave_values = {p.value for p in phrases if p.entity == "leave_type"}
+    if len(leave_values) < 2 or "annual" not in leave_values:
+        return phrases
+    return [p for p in phrases if not (p.entity == "leave_type" and p.value == "annual")]
+
+
+def _single_day(dates: list[DateMatch]) -> str | None:
+    starts = [d for d in dates if d.entity == "start_date"]
+    if len(starts) == 1 and not any(d.entity == "end_date" for d in dates):
+        return starts[0].value
+    return None
+
+
+def _entity(folded: FoldedText, entity: str, value: str, start: int, end: int, extractor: str) -> Entity:
+    original_start, original_end = folded.span(start, end)
+    return {"entity": entity, "value": value, "start": original_start, "end": original_end, "extractor": extractor}
