@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -159,17 +160,90 @@ def import_file(
     typer.echo(str(report))
 
 
+def parse_moment(value: str | None, settings: Settings) -> datetime | None:
+    """A local date-time (company time zone) given on the command line, as naive UTC."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date-time like 2026-11-23T09:00") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(settings.timezone))
+    return moment.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+
+
+def run_chat(settings: Settings, email: str, script: Path | None, now: datetime | None) -> None:
+    from bot.assistant import open_assistant
+    from bot.channels.console import HELP, ConsoleChat
+    from storage.base import utcnow
+
+    clock = (lambda: now) if now is not None else utcnow
+    interactive = script is None and sys.stdin.isatty()
+
+    async def chat() -> None:
+        assistant = await open_assistant(settings, clock=clock)
+        try:
+            console = ConsoleChat(assistant.database, assistant.dialogue, clock=clock)
+            if interactive:
+                console.write(HELP)
+            if not await console.switch(email):
+                raise typer.Exit(1)
+            if script is not None:
+                await console.run(script.read_text(encoding="utf-8").splitlines(), echo=True)
+            elif not interactive:
+                await console.run(sys.stdin, echo=True)
+            else:
+                while True:
+                    try:
+                        line = await asyncio.to_thread(input, console.prompt)
+                    except EOFError:
+                        break
+                    if not await console.handle_line(line):
+                        break
+        finally:
+            await assistant.close()
+
+    try:
+        asyncio.run(chat())
+    except KeyboardInterrupt:
+        typer.echo("")
+    except DomainError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def chat(
+    ctx: typer.Context,
+    as_: Annotated[str, typer.Option("--as", help="Chat as this employee (email).")],
+    script: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="Read the messages from this file.")] = None,
+    now: Annotated[str | None, typer.Option(help="Fixed local date-time for reproducible runs, e.g. 2026-11-23T09:00.")] = None,
+) -> None:
+    """Chat with the assistant in the terminal (lines from stdin or --script when not interactive)."""
+    settings = settings_from(ctx)
+    run_chat(settings, as_, script, parse_moment(now, settings))
+
+
 @app.command()
 def demo(
     ctx: typer.Context,
-    today: Annotated[str | None, typer.Option(help="Pretend today is this date (YYYY-MM-DD).")] = None,
+    as_: Annotated[str | None, typer.Option("--as", help="Start as this employee (default: an employee of the demo).")] = None,
+    now: Annotated[str | None, typer.Option(help="Fixed local date-time, e.g. 2026-11-23T09:00.")] = None,
 ) -> None:
-    """Prepare the embedded database with the demo company and show what is in it."""
+    """Prepare the embedded database with the demo company, then chat with the assistant in the terminal."""
     settings = settings_from(ctx)
-    day = parse_day(today) or today_in(settings)
+    moment = parse_moment(now, settings)
+    day = moment.date() if moment is not None else today_in(settings)
     summary = run_with_database(settings, lambda database: seed_demo_company(database, day))
     typer.echo(f"Demo company ready in {settings.resolved_database_url}")
     typer.echo(str(summary))
+    run_chat(settings, as_ or demo_login(summary), None, moment)
+
+
+def demo_login(summary: object) -> str:
+    logins = getattr(summary, "logins", None) or {}
+    return str(logins.get("employee") or next(iter(logins.values())))
 
 
 def main() -> None:

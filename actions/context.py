@@ -1,0 +1,113 @@
+"""What an action handler gets: who is asking, what they said, where, when — and where to put replies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from actions.i18n import Translator, catalogue
+from actions.replies import Block, Button, Reply
+from storage import outbox
+from storage.errors import DomainError
+from storage.people import Employee
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """One message as the NLU understood it (Rasa's parse shape, flattened)."""
+
+    text: str
+    intent: str
+    confidence: float
+    entities: tuple[dict[str, Any], ...] = ()
+    language: str = "en"
+
+    @classmethod
+    def from_parse(cls, parse: dict[str, Any]) -> Understanding:
+        return cls(
+            text=str(parse.get("text", "")),
+            intent=str(parse["intent"]["name"]),
+            confidence=float(parse["intent"]["confidence"]),
+            entities=tuple(parse.get("entities", ())),
+            language=str(parse.get("language", "en")),
+        )
+
+    def entity(self, name: str) -> Any | None:
+        for found in self.entities:
+            if found.get("entity") == name:
+                return found.get("value")
+        return None
+
+    def values(self, name: str) -> list[Any]:
+        return [found.get("value") for found in self.entities if found.get("entity") == name]
+
+
+@dataclass
+class ActionContext:
+    session: AsyncSession
+    employee: Employee
+    t: Translator
+    now: datetime
+    """UTC, naive (as stored)."""
+    today: date
+    """The employee's local date."""
+    private_chat: bool
+    message: Understanding
+    slots: dict[str, Any] = field(default_factory=dict)
+    """The active form's slots (JSON-serialisable values); saved with the conversation."""
+    replies: list[Reply] = field(default_factory=list)
+    follow_up: tuple[str, dict[str, Any]] | None = None
+    """A form a handler asked to start next (e.g. a Reply button that asks for the answer's text)."""
+
+    @property
+    def language(self) -> str:
+        return self.t.language
+
+    def say(
+        self,
+        key: str,
+        *,
+        buttons: tuple[Button, ...] | list[Button] = (),
+        blocks: tuple[Block, ...] | list[Block] = (),
+        private: bool = False,
+        replaces_source: bool = False,
+        **params: Any,
+    ) -> None:
+        self.replies.append(
+            Reply(self.t(key, **params), tuple(buttons), tuple(blocks), private=private, replaces_source=replaces_source)
+        )
+
+    def start_form(self, name: str, **prefill: Any) -> None:
+        """After this handler, start the form `name` with these slots already filled (JSON-serialisable)."""
+        self.follow_up = (name, prefill)
+
+    def say_error(self, error: DomainError) -> None:
+        """A rule said no: tell the person why, in their language."""
+        key = f"error.{error.code}"
+        if key not in catalogue():
+            key = "error.generic"
+        self.say(key, **{name: _plain(value) for name, value in error.params.items()})
+
+    async def notify(
+        self,
+        recipient: Employee,
+        build: Callable[[Translator], Reply],
+        *,
+        idempotency_key: str | None = None,
+        due_at: datetime | None = None,
+    ) -> None:
+        """Queue a message for someone else, written in their language; delivered by the outbox worker."""
+        reply = build(Translator(recipient.language))
+        await outbox.enqueue(
+            self.session, recipient.id, reply.to_dict(), idempotency_key=idempotency_key, due_at=due_at
+        )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    return value
