@@ -107,14 +107,32 @@ def _classify(groups: dict[str, Any], start: int, end: int, grammar: DateGrammar
         return Atom("month", start, end, offset=-1)
     if groups["this_month"]:
         return Atom("month", start, end, offset=0)
+    if groups["next_month"]:
+        return Atom("month", start, end, offset=1)
+    if groups["months_ago"]:
+        return Atom("month", start, end, offset=-_months_ago(groups["months_ago"]))
     if groups["mo"]:
         weak = bool(grammar.ambiguous_month.fullmatch(groups["mo"])) and not groups["mo_y"]
         month = grammar.month_number(groups["mo"])
         return Atom("month", start, end, month=month, year=_int(groups["mo_y"]), weak=weak)
     if groups["d_d"]:
-        explicit = bool(groups["d_pre"] or groups["d_ord"])
+        # "the 5th" and "5-го" are dates; "3rd floor" is not
+        explicit = bool(groups["d_pre"] or (groups["d_ord"] and grammar.language != "en"))
         return Atom("day", start, end, day=int(groups["d_d"]), explicit=explicit)
     return None
+
+
+_SMALL_NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "ikki": 2, "iki": 2, "uch": 3, "uc": 3, "δυο": 2, "τρεις": 3}
+
+
+def _months_ago(text: str) -> int:
+    digits = re.search(r"\d+", text)
+    if digits:
+        return int(digits.group())
+    for word in text.split():
+        if word in _SMALL_NUMBERS:
+            return _SMALL_NUMBERS[word]
+    return 2
 
 
 def find_atoms(folded: str, grammar: DateGrammar, taken: list[tuple[int, int]]) -> list[Atom]:
@@ -199,8 +217,8 @@ def week_range(atom: Atom, today: date) -> tuple[date, date]:
 
 def month_value(atom: Atom, today: date) -> str | None:
     if atom.month is None:
-        shifted = today.replace(day=1) - timedelta(days=1) if atom.offset == -1 else today
-        return f"{shifted.year:04d}-{shifted.month:02d}"
+        index = today.year * 12 + today.month - 1 + atom.offset
+        return f"{index // 12:04d}-{index % 12 + 1:02d}"
     if not 1 <= atom.month <= 12:
         return None
     year = atom.year if atom.year is not None else (today.year if atom.month <= today.month else today.year - 1)
@@ -217,8 +235,10 @@ def _inherit_month(partial: Atom, full: Atom) -> Atom:
 def _try_range(first: Atom, second: Atom, folded: str, grammar: DateGrammar, today: date) -> tuple[date, date] | None:
     gap = folded[first.end : second.start]
     joined = grammar.range_gap.fullmatch(gap) is not None and (gap.strip() != "" or first.role == "from")
+    consecutive_only = False
     if not joined and grammar.between_and.fullmatch(gap):
-        joined = grammar.between.search(folded, 0, first.start) is not None
+        joined = True
+        consecutive_only = grammar.between.search(folded, 0, first.start) is None
     if not joined:
         return None
     if first.kind == "day" and second.kind == "date" and second.month is not None:
@@ -234,7 +254,7 @@ def _try_range(first: Atom, second: Atom, folded: str, grammar: DateGrammar, tod
         end = resolve_single(second, today)
     else:
         end = resolve_single(second, today, not_before=start)
-    if end is None or end < start:
+    if end is None or end < start or consecutive_only and end != start + timedelta(days=1):
         return None
     return start, end
 
@@ -299,7 +319,11 @@ def _single(atom: Atom, folded: str, grammar: DateGrammar, today: date) -> list[
             DateMatch("end_date", end.isoformat(), atom.start, atom.end),
         ]
     if atom.kind == "month":
-        if atom.weak and not grammar.month_prefix_before.search(folded, 0, atom.start):
+        if (
+            atom.weak
+            and not grammar.month_prefix_before.search(folded, 0, atom.start)
+            and not grammar.month_context_after.match(folded, atom.end)
+        ):
             return []
         value = month_value(atom, today)
         return [DateMatch("month", value, atom.start, atom.end)] if value else []

@@ -13,7 +13,7 @@ from nlu.entities.defaults import DEFAULT_CATALOGUE, DEFAULT_SYNONYMS, HEAD_WORD
 from nlu.entities.gazetteer import Gazetteer, PhraseMatch
 from nlu.entities.numbers import find_ids, find_quantities
 from nlu.entities.text import FoldedText, fold
-from nlu.entities.times import extract_times
+from nlu.entities.times import extract_times, is_reminder
 from nlu.entities.vocabulary import WORDS
 
 log = logging.getLogger(__name__)
@@ -66,15 +66,22 @@ class EntityExtractor:
 
         phrases = _prefer_specific_leave(self._gazetteer.find(folded, taken))
         decisions = [(p.start, p.end) for p in phrases if p.entity == "decision"]
-        ids = find_ids(folded.folded, language, decisions, taken)
+        statuses = [(p.start, p.end) for p in phrases if p.entity == "ticket_status"]
+        ids = find_ids(folded.folded, language, decisions, statuses, taken)
         taken += [(n.start, n.end) for n in ids]
         items = [(p.start, p.end) for p in phrases if p.entity == "item"]
         quantities = find_quantities(folded.folded, language, items, taken)
 
         single_day = _single_day(dates)
         for found in times:
-            value = f"{single_day}T{found.value}" if single_day else found.value
+            value = f"{single_day}T{found.value}" if single_day and not found.from_now else found.value
             entities.append(_entity(folded, "time", value, found.start, found.end, "rules"))
+        if single_day and is_reminder(folded.folded, language):
+            # "remind me tomorrow (at 9)": the day belongs to the reminder's time, not to a leave period
+            day = next(d for d in dates if d.entity == "start_date")
+            dates = [d for d in dates if d is not day]
+            if not times:
+                entities.append(_entity(folded, "time", day.value, day.start, day.end, day.source))
         for found_date in dates:
             entities.append(
                 _entity(folded, found_date.entity, found_date.value, found_date.start, found_date.end, found_date.source)

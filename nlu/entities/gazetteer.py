@@ -12,6 +12,8 @@ from rapidfuzz.distance import OSA
 from nlu.entities.text import FoldedText, Token, fold, tokenize
 
 MIN_FUZZY_LENGTH = 5  # shorter words have too many one-letter neighbours among ordinary words
+# A lone word is corrected only when long: "keybaord" yes, "still" (→ "stilo") or "концерт" (→ "конверт") no.
+MIN_LONE_FUZZY_LENGTH = 8
 MIN_STEM_LENGTH = 3
 MIN_INFLECTED_LENGTH = 4
 STRICT_ACCENT_LENGTH = 4  # short accented words (Vietnamese ốm, gấp) must keep their accents
@@ -90,7 +92,7 @@ class Gazetteer:
         self._vocabulary: set[str] = set()
         self._stems: dict[str, str] = {}
         self._fuzzy_by_initial: dict[str, list[str]] = {}
-        self._cache: dict[str, str | None] = {}
+        self._cache: dict[str, tuple[str | None, bool]] = {}
 
     def __getstate__(self) -> dict[str, object]:
         return {"phrases": self._phrases, "spellings": self._spellings}
@@ -128,9 +130,10 @@ class Gazetteer:
             if len(token) >= MIN_FUZZY_LENGTH and not any(c.isdigit() for c in token):
                 self._fuzzy_by_initial.setdefault(token[0], []).append(token)
 
-    def _known_token(self, token: str) -> str | None:
-        cached = self._cache.get(token, "")
-        if cached != "":
+    def _known_token(self, token: str) -> tuple[str | None, bool]:
+        """The vocabulary word `token` stands for, and whether that took a spelling correction."""
+        cached = self._cache.get(token)
+        if cached is not None:
             return cached
         found = self._lookup_token(token)
         if len(self._cache) > _CACHE_LIMIT:
@@ -138,21 +141,21 @@ class Gazetteer:
         self._cache[token] = found
         return found
 
-    def _lookup_token(self, token: str) -> str | None:
+    def _lookup_token(self, token: str) -> tuple[str | None, bool]:
         if token in self._vocabulary:
-            return token
+            return token, False
         if len(token) >= MIN_INFLECTED_LENGTH:
             by_stem = self._stems.get(stem(token))
             if by_stem is not None:
-                return by_stem
+                return by_stem, False
         if len(token) < MIN_FUZZY_LENGTH or any(c.isdigit() for c in token):
-            return None
+            return None, False
         candidates = self._fuzzy_by_initial.get(token[0])
         if not candidates:
-            return None
-        allowed = 1 if len(token) < 9 else 2
+            return None, False
+        allowed = 1 if len(token) < 11 else 2
         best = process.extractOne(token, candidates, scorer=OSA.distance, score_cutoff=allowed)
-        return best[0] if best is not None else None
+        return (best[0], True) if best is not None else (None, False)
 
     def _accents_agree(
         self, key: tuple[str, ...], tokens: list[Token], known: list[str | None], text: FoldedText
@@ -177,12 +180,15 @@ class Gazetteer:
             return []
         tokens = [t for t in tokenize(text.folded) if not _overlaps(t.start, t.end, taken)]
         known: list[str | None] = []
+        corrected: list[bool] = []
         for token in tokens:
-            known.append(self._known_token(normalize_token(token.text)))
+            word, fuzzy = self._known_token(normalize_token(token.text))
+            known.append(word)
+            corrected.append(fuzzy)
         matches = []
         index = 0
         while index < len(tokens):
-            found = self._longest_at(index, tokens, known, text)
+            found = self._longest_at(index, tokens, known, corrected, text)
             if found is None:
                 index += 1
                 continue
@@ -193,7 +199,7 @@ class Gazetteer:
         return matches
 
     def _longest_at(
-        self, index: int, tokens: list[Token], known: list[str | None], text: FoldedText
+        self, index: int, tokens: list[Token], known: list[str | None], corrected: list[bool], text: FoldedText
     ) -> tuple[int, _Entry] | None:
         for length in range(min(MAX_PHRASE_TOKENS, len(tokens) - index), 0, -1):
             window = known[index : index + length]
@@ -202,11 +208,22 @@ class Gazetteer:
             span = tokens[index : index + length]
             if length > 1 and not _adjacent(span):
                 continue
+            if not _plausible_correction(span, corrected[index : index + length]):
+                continue
             key = tuple(sorted(window))  # type: ignore[arg-type]
             entry = self._phrases.get(key)
             if entry is not None and self._accents_agree(key, span, window, text):
                 return length, entry
         return None
+
+
+def _plausible_correction(span: list[Token], corrected: list[bool]) -> bool:
+    """A corrected word needs a correct neighbour in the phrase ("hdmi cabel"), or to be long on its own."""
+    if not any(corrected):
+        return True
+    if len(span) == 1:
+        return len(span[0].text) >= MIN_LONE_FUZZY_LENGTH
+    return not all(corrected)
 
 
 def _alias_token_variants(alias: str) -> Iterable[tuple[list[str], list[str]]]:

@@ -45,6 +45,7 @@ class DateGrammar:
     to_suffix: re.Pattern[str]
     week_unit: re.Pattern[str]
     month_prefix_before: re.Pattern[str]
+    month_context_after: re.Pattern[str]
 
     def month_number(self, text: str) -> int | None:
         digits = re.search(r"\d+", text)
@@ -103,6 +104,8 @@ def date_grammar(language: str) -> DateGrammar:
         "|".join(named(relative_group(offset), w) for offset, w in words.relative_days.items()),
         named("last_month", words.last_month),
         named("this_month", words.this_month),
+        named("next_month", words.next_month),
+        named("months_ago", words.months_ago),
         rf"(?P<mo>{month})" + year.format("mo_y"),
         rf"(?:(?P<d_pre>{day_prefix})\s+)?(?<![\d.:/,#№-])(?P<d_d>\d{{1,2}})(?P<d_ord>{ordinal})(?![\d:]|[./]\d)",
     ]
@@ -127,6 +130,7 @@ def date_grammar(language: str) -> DateGrammar:
         to_suffix=re.compile(rf"-?(?:{alternation(words.to_suffix)})(?:\s+\w+)?"),
         week_unit=re.compile(alternation(words.week_unit)),
         month_prefix_before=re.compile(rf"{WORD_START}(?:{alternation(words.month_prefix)})\s+$"),
+        month_context_after=re.compile(rf"\s*(?:{alternation(words.month_context)}){WORD_END}"),
     )
 
 
@@ -135,6 +139,11 @@ class TimeGrammar:
     times: re.Pattern[str]
     morning: re.Pattern[str]
     evening: re.Pattern[str]
+    relative: re.Pattern[str]  # "in 10 minutes", "через полчаса"
+    hour_unit: re.Pattern[str]
+    reminder: re.Pattern[str]
+    weak_bare: re.Pattern[str]  # "в 10", a time only in a reminder
+    day_part: re.Pattern[str]  # "утром", "this afternoon": a time only in a reminder
 
 
 @cache
@@ -158,13 +167,32 @@ def time_grammar(language: str) -> TimeGrammar:
         rf"(?P<b_h>\d{{1,2}})(?:{hour_word}" + minutes.format("b") + meridiem.format("b")
         + rf"|\s*(?P<b_mer2>{alternation(words.clock_suffix)}))",
     ]
+    branches.append(named("noon", words.noon))
     if language == "en":
-        branches.append(r"(?P<noon>noon|midday)|(?P<midnight>midnight)")
+        branches.append(r"(?P<midnight>midnight)")
     times = re.compile(
         WORD_START + "(?:" + "|".join(f"(?:{b})" for b in branches) + ")" + r"(?![^\W_]|[.:]\d)"
+    )
+    units = rf"(?P<unit>{alternation(words.minute_unit)}|{alternation(words.hour_unit)})"
+    amount = r"(?:(?P<n>\d{1,3})|an?|one|один|одну|bir|bitta|μια|μια|μιση|mot|một)"
+    relative = re.compile(
+        WORD_START
+        + rf"(?:(?:{alternation(words.time_in)})\s+(?:(?P<half>{alternation(words.half_an_hour)})|{amount}?\s*{units})"
+        + rf"|(?:(?P<half2>{alternation(words.half_an_hour)})|(?P<n2>\d{{1,3}})\s*(?P<unit2>{alternation(words.minute_unit)}|{alternation(words.hour_unit)}))"
+        + rf"\w*\s+(?:{alternation(words.time_later)}))"
+        + WORD_END
     )
     return TimeGrammar(
         times=times,
         morning=re.compile(alternation(words.morning)),
         evening=re.compile(alternation(words.evening)),
+        relative=relative,
+        hour_unit=re.compile(alternation(words.hour_unit)),
+        reminder=re.compile(WORD_START + alternation(words.reminder_words)),
+        day_part=re.compile(
+            rf"{WORD_START}(?:(?P<morning>{alternation(words.morning)})|(?P<evening>{alternation(words.evening)})){WORD_END}"
+        ),
+        weak_bare=re.compile(
+            rf"{WORD_START}(?:{alternation(words.weak_time_cue)})\s+(?P<h>\d{{1,2}})(?:[.:](?P<m>\d{{2}}))?(?![\w.,:/]|\s*%)"
+        ),
     )

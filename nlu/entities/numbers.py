@@ -29,6 +29,8 @@ class NumberGrammar:
     ticket: re.Pattern[str]
     request: re.Pattern[str]
     hashed: re.Pattern[str]
+    before_ticket_word: re.Pattern[str]
+    bare_id: re.Pattern[str]
     after_decision: re.Pattern[str]
     number: re.Pattern[str]
     before_item: re.Pattern[str]
@@ -46,11 +48,16 @@ def number_grammar(language: str) -> NumberGrammar:
     request_words = alternation(f"{words.request_words}|{ENGLISH.request_words}")
     id_tail = rf"\s*(?:{number_words})?\s*[:#№]?\s*(?P<n>\d{{1,9}})(?!\d|[./:]\d)"
     counters = alternation(words.counters)
+    numbered = alternation(r"raqamli|nomerli|nömrəli|nomreli|saylı|номер")
     units = alternation("|".join(w for w in (words.day_unit, words.week_unit, ENGLISH.day_unit, ENGLISH.week_unit) if w))
     return NumberGrammar(
         ticket=re.compile(rf"{WORD_START}(?:{ticket_words}){id_tail}"),
         request=re.compile(rf"{WORD_START}(?:{request_words}){id_tail}"),
         hashed=re.compile(r"(?:#|№)\s*(?P<n>\d{1,9})(?!\d)"),
+        bare_id=re.compile(r"(?<![\w.,:/#№-])(?P<n>\d{1,7})(?![\w]|[.,:/]\d)"),
+        before_ticket_word=re.compile(
+            rf"(?<![\w.,:/])(?P<n>\d{{1,9}})\s*-?\s*(?:(?:{numbered})(?:\s+(?:{ticket_words}))?|(?:{ticket_words}))"
+        ),
         after_decision=re.compile(rf"\s*(?:(?:{request_words}|{ticket_words})\s*)?{id_tail}"),
         number=re.compile(r"(?<![\w.,:/#№-])\d{1,6}(?![\w]|[.,:/]\d)"),
         before_item=re.compile(rf"\s*(?:(?:{counters})\.?\s*(?:of\s+)?)?(?:x\s*)?"),
@@ -66,9 +73,14 @@ def _overlaps(start: int, end: int, taken: list[tuple[int, int]]) -> bool:
 
 
 def find_ids(
-    folded: str, language: str, decisions: list[tuple[int, int]], taken: list[tuple[int, int]]
+    folded: str,
+    language: str,
+    decisions: list[tuple[int, int]],
+    statuses: list[tuple[int, int]],
+    taken: list[tuple[int, int]],
 ) -> list[NumberMatch]:
-    """`decisions` are spans of approve/reject words: a number right after one is a request id."""
+    """Numbers named by a keyword ("ticket 4521", "#42"), or any bare number in a message that approves or
+    rejects (`decisions`: request ids) or sets a ticket status (`statuses`: ticket ids)."""
     grammar = number_grammar(language)
     found: list[NumberMatch] = []
     claimed = list(taken)
@@ -85,10 +97,16 @@ def find_ids(
             claim("request_id", match)
     for match in grammar.request.finditer(folded):
         claim("request_id", match)
-    for match in grammar.ticket.finditer(folded):
-        claim("ticket_id", match)
-    for match in grammar.hashed.finditer(folded):
-        claim("ticket_id", match)
+    # "заявка"/"ariza" name leave requests as well as IT tickets: beside approve/reject they are requests.
+    keyword_entity = "request_id" if decisions else "ticket_id"
+    for pattern in (grammar.ticket, grammar.before_ticket_word, grammar.hashed):
+        for match in pattern.finditer(folded):
+            claim(keyword_entity, match)
+    context_entity = "request_id" if decisions else "ticket_id" if statuses and not found else None
+    if context_entity is not None:
+        for match in grammar.bare_id.finditer(folded):
+            if not grammar.unit_after.match(folded, match.end()) and not grammar.counter_after.match(folded, match.end()):
+                claim(context_entity, match)
     return found
 
 

@@ -9,6 +9,8 @@ from nlu.entities.grammar import TimeGrammar, time_grammar
 
 # Without am/pm, "at 5" in an office means 17:00, not 05:00.
 AFTERNOON_GUESS = range(1, 7)
+MORNING_HOUR = 9  # "remind me tomorrow morning"
+EVENING_HOUR = 18
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,9 +19,14 @@ class TimeMatch:
     minute: int
     start: int  # folded offsets
     end: int
+    from_now: bool = False  # "in 2 hours": hour/minute are an offset from the moment of the message
 
     @property
     def value(self) -> str:
+        if self.from_now:
+            hours = f"{self.hour}H" if self.hour else ""
+            minutes = f"{self.minute}M" if self.minute or not self.hour else ""
+            return f"PT{hours}{minutes}"
         return f"{self.hour:02d}:{self.minute:02d}"
 
 
@@ -57,11 +64,40 @@ def _to_time(match: re.Match[str], grammar: TimeGrammar) -> TimeMatch | None:
     return TimeMatch(hour, minute, *match.span())
 
 
+def _from_now(match: re.Match[str], grammar: TimeGrammar) -> TimeMatch:
+    start, end = match.span()
+    if match.group("half") or match.group("half2"):
+        return TimeMatch(0, 30, start, end, from_now=True)
+    count = int(match.group("n") or match.group("n2") or 1)
+    unit = match.group("unit") or match.group("unit2") or ""
+    if grammar.hour_unit.fullmatch(unit):
+        return TimeMatch(count, 0, start, end, from_now=True)
+    return TimeMatch(count // 60, count % 60, start, end, from_now=True)
+
+
+def is_reminder(folded: str, language: str) -> bool:
+    return time_grammar(language).reminder.search(folded) is not None
+
+
 def extract_times(folded: str, language: str) -> list[TimeMatch]:
     grammar = time_grammar(language)
-    times = []
+    times = [_from_now(match, grammar) for match in grammar.relative.finditer(folded)]
     for match in grammar.times.finditer(folded):
+        if any(match.start() < t.end and t.start < match.end() for t in times):
+            continue
         found = _to_time(match, grammar)
         if found is not None:
             times.append(found)
-    return times
+    if grammar.reminder.search(folded):
+        for match in grammar.weak_bare.finditer(folded):
+            if any(match.start() < t.end and t.start < match.end() for t in times):
+                continue
+            hour, minute = int(match.group("h")), int(match.group("m") or 0)
+            if hour <= 23 and minute <= 59:
+                hour = hour + 12 if match.group("m") is None and hour in AFTERNOON_GUESS else hour
+                times.append(TimeMatch(hour, minute, *match.span()))
+        for match in grammar.day_part.finditer(folded):
+            if not any(match.start() < t.end and t.start < match.end() for t in times):
+                hour = MORNING_HOUR if match.group("morning") else EVENING_HOUR
+                times.append(TimeMatch(hour, 0, *match.span()))
+    return sorted(times, key=lambda t: t.start)

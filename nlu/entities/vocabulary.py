@@ -24,7 +24,7 @@ class LanguageWords:
     this_week: str = ""
     range_to: str = ""  # between the two ends of a range
     between: str = ""  # "between A and B"
-    between_and: str = ""
+    between_and: str = ""  # also joins two consecutive days: "today and tomorrow"
     suffix: str = ""  # case endings glued to a date (Uzbek/Azerbaijani -dan, -gacha)
     from_suffix: str = ""
     to_suffix: str = ""
@@ -38,10 +38,20 @@ class LanguageWords:
     duration_after: str = ""  # "3 kunga"
     last_month: str = ""
     this_month: str = ""
+    next_month: str = ""
+    months_ago: str = ""  # "2 months ago"; without a number it means two ("позапрошлый месяц")
+    month_context: str = ""  # after an ambiguous month word: "may oyi", "march payslip"
     month_prefix: str = ""  # "for October", "за октябрь"
     month_numeric: str = ""  # "tháng 10": a month given as a number
     year_word: str = ""  # after a year number: "2026 г.", "năm 2026"
     time_cue: str = ""  # "at 5", "lúc 5"
+    reminder_words: str = ""  # let a weak cue ("в 10") mean a time
+    time_in: str = ""  # "in 10 minutes", "через час"
+    time_later: str = ""  # "10 daqiqadan keyin", "10 phút nữa"
+    minute_unit: str = ""
+    hour_unit: str = ""
+    half_an_hour: str = ""
+    noon: str = ""
     weak_time_cue: str = ""  # needs minutes or an hour word after it (Russian "в")
     hour_word: str = ""
     minute_word: str = ""
@@ -97,7 +107,7 @@ ENGLISH = LanguageWords(
     between=r"between",
     between_and=r"and",
     day_ordinal=r"st|nd|rd|th",
-    day_prefix=r"the",
+    day_prefix=r"the|on\s+the",
     day_unit=r"days?|working\s+days?|business\s+days?",
     week_unit=r"weeks?",
     offsets_before=r"in|in\s+a|after",
@@ -105,13 +115,22 @@ ENGLISH = LanguageWords(
     duration_before=r"for",
     last_month=r"last\s+month|(?:the\s+)?previous\s+month|past\s+month",
     this_month=r"this\s+month|current\s+month",
-    month_prefix=r"for|in|of|since",
+    next_month=r"next\s+month",
+    months_ago=r"(?:\d{1,2}|two|three|four|five|six)\s+months?\s+ago",
+    month_context=r"pay\s*slips?|payslips?|salary|wages?|pay|paycheck",
+    month_prefix=r"for|in|of|since|from",
     time_cue=r"at|by|@",
+    reminder_words=r"remind\w*|ping|nudge|alert",
+    time_in=r"in|after",
+    minute_unit=r"minutes?|mins?",
+    hour_unit=r"hours?|hrs?|h",
+    half_an_hour=r"half\s+an\s+hour",
+    noon=r"noon|midday|lunchtime",
     hour_word=r"o'?clock|h",
     morning=r"am|a\.m\.?|in\s+the\s+morning",
     evening=r"pm|p\.m\.?|in\s+the\s+(?:afternoon|evening)|tonight",
     clock_suffix=r"am|a\.m\.?|pm|p\.m\.?",
-    ticket_words=r"tickets?|tkt|incidents?|issue|case",
+    ticket_words=r"tickets?|tiket\w*|τικετ\w*|tkt|incidents?|issue|case",
     request_words=r"requests?|req",
     number_words=r"number|no\.?|nr\.?|#|№",
     movement_words=(
@@ -167,12 +186,21 @@ RUSSIAN = LanguageWords(
     offsets_before=r"через",
     offsets_after=r"спустя",
     duration_before=r"на",
-    last_month=r"(?:за\s+)?прошл\w*\s+месяц\w*|(?:за\s+)?предыдущ\w*\s+месяц\w*",
+    last_month=r"(?:за\s+)?(?:прошл|предыдущ|последн)\w*\s+месяц\w*",
     this_month=r"(?:за\s+)?(?:эт\w*|текущ\w*)\s+месяц\w*",
+    next_month=r"(?:в\s+)?следующ\w*\s+месяц\w*",
+    months_ago=r"позапрошл\w*\s+месяц\w*|\d{1,2}\s+месяц\w*\s+назад",
+    month_context=r"зарплат\w*|расчет\w*|расчетк\w*",
     month_prefix=r"за|в|на",
     year_word=r"г\.?|года|год",
     time_cue=r"",
     weak_time_cue=r"в|во|к|на",
+    reminder_words=r"напомн\w*|напоминани\w*",
+    time_in=r"через",
+    minute_unit=r"минут\w*|мин",
+    hour_unit=r"час\w*",
+    half_an_hour=r"полчаса",
+    noon=r"полдень|в\s+обед",
     hour_word=r"час\w*|ч\.?",
     minute_word=r"мин\w*",
     morning=r"утра|утром|ночи",
@@ -224,8 +252,9 @@ UZBEK = LanguageWords(
     this_modifier=r"shu|bu",
     next_week=r"(?:keyingi|kelasi|kelgusi)\s+hafta\w*",
     this_week=r"(?:shu|bu)\s+hafta\w*",
-    range_to=r"-|gacha",
-    suffix=r"(?:-?(?:kun|sana)?(?:i|si|idan|dan|gacha|ga|da|ning|ni|dagi|kuni|kunidan|kunigacha|dek|cha)?)",
+    range_to=r"-|gacha|dan",
+    between_and=r"va",
+    suffix=r"-?[a-z']{1,9}(?:\s+kun(?:i|idan|igacha|lari))?|\s+kun(?:i|idan|igacha)",
     from_suffix=r"dan",
     to_suffix=r"gacha|cha|dek",
     day_ordinal=r"-?(?:chi|inchi|nchi)",
@@ -233,11 +262,20 @@ UZBEK = LanguageWords(
     week_unit=r"hafta\w*",
     offsets_after=r"keyin|so'ng|o'tib",
     duration_after=r"",
-    last_month=r"o'tgan\s+oy\w*|oldingi\s+oy\w*|avvalgi\s+oy\w*",
+    last_month=r"o'?tgan\s+oy\w*|oldingi\s+oy\w*|avvalgi\s+oy\w*",
     this_month=r"(?:shu|bu|joriy)\s+oy\w*",
+    next_month=r"(?:kelasi|keyingi|kelgusi)\s+oy\w*",
+    months_ago=r"(?:\d{1,2}|ikki|uch)\s+oy\s+(?:oldin|avval)\w*",
+    month_context=r"oy\w*|maosh\w*|oylik\w*",
     month_prefix=r"",
     year_word=r"yil\w*",
     time_cue=r"soat",
+    reminder_words=r"eslat\w*",
+    time_later=r"keyin|so'ng",
+    minute_unit=r"daqiqa\w*|minut\w*",
+    hour_unit=r"soat\w*",
+    half_an_hour=r"yarim\s+soat\w*",
+    noon=r"tushda|tush\s+payti",
     minute_word=r"daqiqa\w*|minut\w*",
     morning=r"ertalab|tong\w*",
     evening=r"kechqurun|kechki|kechasi|tushdan\s+keyin",
@@ -249,7 +287,7 @@ UZBEK = LanguageWords(
         r"oldim|olindi|oldik|keldi|kelgan|qabul|berdim|berildi|berdik|chiqim|kirim|qo'sh\w*|ishlatil\w*|"
         r"sarflandi|hisobdan|qaytar\w*"
     ),
-    counters=r"ta|dona|quti|pachka|to'plam",
+    counters=r"ta|dona|quti|pachka|to'plam|rulon|karobka",
 )
 
 AZERBAIJANI = LanguageWords(
@@ -287,8 +325,9 @@ AZERBAIJANI = LanguageWords(
     this_modifier=r"bu",
     next_week=r"(?:gələn|növbəti|sonrakı)\s+həftə\w*",
     this_week=r"bu\s+həftə\w*",
-    range_to=r"-|qədər|dək|kimi",
-    suffix=r"(?:-?(?:n|s|y)?(?:i|ı|u|ü)?(?:dan|dən|nadək|yədək|dək|a|ə|ya|yə|da|də|na|nə|ndan|ndən|nə|nin|nın)?(?:\s+günü\w*)?)",
+    range_to=r"-|qədər|dək|kimi|dan|dən",
+    between_and=r"və",
+    suffix=r"-?[a-z]{1,9}(?:\s+gün\w*)?|\s+gün\w*",
     from_suffix=r"dan|dən",
     to_suffix=r"dək|nadək|yədək|a|ə|ya|yə|na|nə",
     day_ordinal=r"-?(?:ci|cı|cu|cü|nci|ncı|ncu|ncü|inci|ıncı|uncu|üncü)",
@@ -297,9 +336,18 @@ AZERBAIJANI = LanguageWords(
     offsets_after=r"sonra",
     last_month=r"(?:keçən|ötən|əvvəlki)\s+ay\w*",
     this_month=r"(?:bu|cari)\s+ay\w*",
+    next_month=r"(?:gələn|növbəti)\s+ay\w*",
+    months_ago=r"(?:\d{1,2}|iki|üç)\s+ay\s+(?:əvvəl|öncə)",
+    month_context=r"ay\w*|maaş\w*|əmək",
     month_prefix=r"",
     year_word=r"il\w*",
     time_cue=r"saat",
+    reminder_words=r"xatırlat\w*",
+    time_later=r"sonra",
+    minute_unit=r"dəqiqə\w*",
+    hour_unit=r"saat\w*",
+    half_an_hour=r"yarım\s+saat\w*",
+    noon=r"günorta",
     minute_word=r"dəqiqə\w*",
     morning=r"səhər",
     evening=r"axşam\w*|günorta\w*|gündən\s+sonra",
@@ -311,33 +359,33 @@ AZERBAIJANI = LanguageWords(
         r"aldım|aldıq|alındı|gəldi|qəbul|verdim|verildi|verdik|əlavə|istifadə|sərf|"
         r"silindi|qaytar\w*"
     ),
-    counters=r"ədəd|dənə|qutu|paket|dəst",
+    counters=r"ədəd|dənə|qutu|paket|dəst|rulon",
 )
 
 GREEK = LanguageWords(
     months=(
-        r"ιανουαρ(?:ιος|ιου|ιο)|ιαν|ianouari(?:os|ou|o)",
-        r"φεβρουαρ(?:ιος|ιου|ιο)|φεβ|fevrouari(?:os|ou|o)|febrouari(?:os|ou|o)",
-        r"μαρτ(?:ιος|ιου|ιο)|μαρ|marti(?:os|ou|o)",
-        r"απριλ(?:ιος|ιου|ιο)|απρ|aprili(?:os|ou|o)",
-        r"μαι(?:ος|ου|ο)|mai(?:os|ou|o)",
-        r"ιουν(?:ιος|ιου|ιο)|ιουν|iouni(?:os|ou|o)",
-        r"ιουλ(?:ιος|ιου|ιο)|ιουλ|iouli(?:os|ou|o)",
+        r"ιανουαρ(?:ιος|ιου|ιο|η)|ιαν|ianouari(?:os|ou|o)",
+        r"φεβρουαρ(?:ιος|ιου|ιο|η)|φλεβαρη|φεβ|fevrouari(?:os|ou|o)|febrouari(?:os|ou|o)",
+        r"μαρτ(?:ιος|ιου|ιο|η)|μαρ|marti(?:os|ou|o)",
+        r"απριλ(?:ιος|ιου|ιο|η)|απρ|aprili(?:os|ou|o)",
+        r"μαι(?:ος|ου|ο)|μαη|mai(?:os|ou|o)",
+        r"ιουν(?:ιος|ιου|ιο|η)|ιουν|iouni(?:os|ou|o)",
+        r"ιουλ(?:ιος|ιου|ιο|η)|ιουλ|iouli(?:os|ou|o)",
         r"αυγουστ(?:ος|ου|ο)|αυγ|avgoust(?:os|ou|o)|augoust(?:os|ou|o)",
-        r"σεπτεμβρ(?:ιος|ιου|ιο)|σεπ|septemvri(?:os|ou|o)|septemvr",
-        r"οκτωβρ(?:ιος|ιου|ιο)|οκτ|oktovri(?:os|ou|o)|oktwvri(?:os|ou|o)",
-        r"νοεμβρ(?:ιος|ιου|ιο)|νοε|noemvri(?:os|ou|o)",
-        r"δεκεμβρ(?:ιος|ιου|ιο)|δεκ|dekemvri(?:os|ou|o)",
+        r"σεπτεμβρ(?:ιος|ιου|ιο|η)|σεπ|septemvri(?:os|ou|o)|septemvr",
+        r"οκτωβρ(?:ιος|ιου|ιο|η)|οκτ|oktovri(?:os|ou|o)|oktwvri(?:os|ou|o)",
+        r"νοεμβρ(?:ιος|ιου|ιο|η)|νοε|noemvri(?:os|ou|o)",
+        r"δεκεμβρ(?:ιος|ιου|ιο|η)|δεκ|dekemvri(?:os|ou|o)",
     ),
     ambiguous_months=r"μαρ|σεπ",
     weekdays=(
-        r"δευτερα[σ]?|δευ|deutera|deftera|dheftera",
-        r"τριτη[σ]?|τρι|triti",
-        r"τεταρτη[σ]?|τετ|tetarti",
-        r"πεμπτη[σ]?|πεμ|pempti",
-        r"παρασκευη[σ]?|παρ|paraskevi|paraskeui",
+        r"δευτερα[σ]?|δευ|deuteras?|defteras?|dheftera",
+        r"τριτη[σ]?|τρι|tritis?",
+        r"τεταρτη[σ]?|τετ|tetartis?",
+        r"πεμπτη[σ]?|πεμ|pemptis?",
+        r"παρασκευη[σ]?|παρ|paraskevis?|paraskeuis?",
         r"σαββατο[υ]?|σαβ|savvato|sabbato|savato",
-        r"κυριακη[σ]?|κυρ|kyriaki|kiriaki",
+        r"κυριακη[σ]?|κυρ|kyriakis?|kiriakis?",
     ),
     relative_days={
         2: r"μεθαυριο|methavrio|methaurio",
@@ -352,7 +400,7 @@ GREEK = LanguageWords(
         r"(?:την\s+|τη\s+)?(?:επομενη|αλλη|ερχομενη)\s+(?:ε)?βδομαδα|(?:tin\s+)?(?:epomeni|alli)\s+(?:e)?vdomada"
     ),
     this_week=r"(?:αυτη\s+την|αυτη\s+τη|την\s+τρεχουσα)\s+(?:ε)?βδομαδα|afti\s+tin\s+(?:e)?vdomada",
-    range_to=r"-|εως|ως|μεχρι|μεχρι\s+και|εως\s+και|eos|mexri|os",
+    range_to=r"-|(?:εως|ως|μεχρι|eos|ews|mexri|os)(?:\s+(?:και|kai))?(?:\s+(?:τις|την|τη|το|tis|tin))?",
     between=r"μεταξυ",
     between_and=r"και",
     day_prefix=r"",
@@ -361,11 +409,20 @@ GREEK = LanguageWords(
     offsets_before=r"σε|meta\s+apo|μετα\s+απο|se",
     duration_before=r"για|gia",
     last_month=(
-        r"(?:τον\s+|το\s+)?(?:προηγουμενο|περασμενο)\s+μην\w*|(?:ton\s+)?(?:proigoumeno|perasmeno)\s+mina"
+        r"(?:τον\s+|το\s+|του\s+)?(?:προηγουμεν|περασμεν)\w*\s+μην\w*|(?:ton\s+)?(?:proigoumeno|perasmeno)\s+mina"
     ),
-    this_month=r"(?:αυτο\s+τον|αυτον\s+τον|τον\s+τρεχοντα|τρεχοντα)\s+μην\w*|(?:afto\s+ton)\s+mina",
+    this_month=r"(?:αυτο\s+τον|αυτον\s+τον|αυτο\s+το|τον\s+τρεχοντα|τρεχοντα)\s+μην\w*|(?:afto\s+ton)\s+mina",
+    next_month=r"(?:τον\s+)?(?:επομενο|αλλο)\s+μην\w*",
+    months_ago=r"(?:πριν\s+(?:\d{1,2}|δυο|δυο|τρεις)\s+μην\w*)",
+    month_context=r"μισθ\w*|εκκαθαριστικ\w*",
     month_prefix=r"για|τον|του|gia|ton|tou",
     time_cue=r"στις|στη|stis|sti",
+    reminder_words=r"υπενθυμ\w*|θυμισε\w*|thymise\w*|ypenthym\w*",
+    time_in=r"σε|se|μετα\s+απο",
+    minute_unit=r"λεπτ\w*|lepta",
+    hour_unit=r"ωρ\w*|ores|ora",
+    half_an_hour=r"μιση\s+ωρα|misi\s+ora",
+    noon=r"μεσημερι",
     minute_word=r"λεπτ\w*",
     morning=r"π\.?\s?μ\.?|το\s+πρωι|πρωι|to\s+proi|proi",
     clock_suffix=r"π\.?\s?μ\.?|μ\.?\s?μ\.?",
@@ -401,7 +458,8 @@ VIETNAMESE = LanguageWords(
     this_modifier=r"",
     next_week=r"tuần\s+sau|tuần\s+tới",
     this_week=r"tuần\s+này",
-    range_to=r"-|đến|tới|đến\s+hết",
+    range_to=r"-|(?:đến|tới)(?:\s+hết)?(?:\s+ngày)?",
+    between_and=r"và",
     day_prefix=r"ngày|mùng|mồng",
     day_unit=r"ngày",
     week_unit=r"tuần",
@@ -409,16 +467,25 @@ VIETNAMESE = LanguageWords(
     offsets_after=r"nữa|sau",
     last_month=r"tháng\s+trước|tháng\s+rồi|tháng\s+vừa\s+rồi",
     this_month=r"tháng\s+này",
+    next_month=r"tháng\s+(?:sau|tới)",
+    months_ago=r"\d{1,2}\s+tháng\s+trước",
     month_prefix=r"",
     month_numeric=r"tháng",
     year_word=r"năm",
     time_cue=r"lúc|vào\s+lúc|vào",
+    reminder_words=r"nhắc\w*",
+    time_in=r"sau|trong",
+    time_later=r"nữa|sau",
+    minute_unit=r"phút",
+    hour_unit=r"tiếng|giờ",
+    half_an_hour=r"nửa\s+tiếng",
+    noon=r"buổi\s+trưa|trưa\s+nay",
     hour_word=r"giờ|h",
     minute_word=r"phút",
     half_hour=r"rưỡi",
     morning=r"sáng",
     evening=r"chiều|tối|trưa",
-    ticket_words=r"ticket|yêu\s+cầu|phiếu|sự\s+cố",
+    ticket_words=r"ticket|(?:yêu\s+cầu|yc)(?:\s+hỗ\s+trợ)?|phiếu|sự\s+cố",
     request_words=r"đơn",
     number_words=r"số|#|№",
     movement_words=r"nhận|nhập|xuất|lấy|cấp|thêm|đã\s+nhận|giao|trả",
