@@ -39,7 +39,8 @@ from pathlib import Path
 from zoneinfo import available_timezones
 
 import holidays as holiday_calendars
-from babel.numbers import list_currencies
+from babel.core import get_global
+from babel.numbers import get_territory_currencies
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -194,7 +195,8 @@ def _calendars() -> frozenset[str]:
 
 @cache
 def _currencies() -> frozenset[str]:
-    return frozenset(list_currencies())
+    """Codes legal tender somewhere today: Babel also knows retired ones such as RUR, which a payslip can't use."""
+    return frozenset(code for territory in get_global("territory_currencies") for code in get_territory_currencies(territory))
 
 
 # Employees ---------------------------------------------------------------------------------------------------------
@@ -276,13 +278,14 @@ async def _check_employees(session: AsyncSession, table: Table) -> tuple[list[Em
         if person.manager_email and person.manager_email not in file_emails and person.manager_email not in existing:
             raise table.fail(row, f"unknown manager {person.manager_email} (not an employee and not in this file)")
         parsed.append(person)
-    _check_no_management_loop(table, parsed, existing)
+    await _check_no_management_loop(session, table, parsed)
     return parsed, existing
 
 
-def _check_no_management_loop(table: Table, people: list[EmployeeRow], existing: dict[str, Employee]) -> None:
-    by_id = {employee.id: employee for employee in existing.values()}
-    manager_of = {email: (by_id[e.manager_id].email.lower() if e.manager_id in by_id else "") for email, e in existing.items()}
+async def _check_no_management_loop(session: AsyncSession, table: Table, people: list[EmployeeRow]) -> None:
+    everyone = (await session.execute(select(Employee.id, Employee.email, Employee.manager_id))).all()
+    email_of = {employee_id: email.lower() for employee_id, email, _ in everyone}
+    manager_of = {email.lower(): email_of.get(manager_id, "") for _, email, manager_id in everyone}
     manager_of.update({person.email: person.manager_email for person in people})
     for person in people:
         chain = [person.email]
@@ -381,7 +384,7 @@ def _payslip_groups(table: Table, known: Mapping[str, Employee]) -> list[Payslip
             raise table.fail(row, f"period {period!r} is not a month like 2026-10 (YYYY-MM)") from None
         currency = table.required(row, "currency").upper()
         if currency not in _currencies():
-            raise table.fail(row, f"unknown currency code {row['currency']!r} (use ISO codes such as UZS, RUB, EUR)")
+            raise table.fail(row, f"unknown currency code {row['currency']!r} (use a current ISO 4217 code such as UZS, RUB, EUR)")
         kind_text = table.required(row, "kind").lower()
         try:
             kind = payroll.LineKind(kind_text)
