@@ -138,7 +138,10 @@ async def with_role(session: AsyncSession, role: Role) -> list[Employee]:
 
 
 async def direct_reports(session: AsyncSession, manager_id: int) -> list[Employee]:
-    rows = await session.scalars(select(Employee).where(Employee.manager_id == manager_id).order_by(Employee.name))
+    """The active people reporting to a manager (someone who left still points at their last manager)."""
+    rows = await session.scalars(
+        select(Employee).where(Employee.manager_id == manager_id, Employee.active).order_by(Employee.name)
+    )
     return list(rows)
 
 
