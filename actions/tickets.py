@@ -1,0 +1,364 @@
+"""IT tickets in chat: report a problem (category and priority inferred from the words), follow one's tickets,
+and — for IT agents — move a ticket along by saying so ("ticket 42 resolved: replaced the cable")."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from actions.context import ActionContext
+from actions.forms import CONFIRM, Form
+from actions.i18n import LANGUAGES, Translator, catalogue
+from actions.registry import Routes
+from actions.replies import Button, Fields, Reply, Table
+from storage import people, tickets
+from storage.errors import DomainError
+from storage.people import Employee, Role
+from storage.tickets import Category, Priority, Ticket, TicketStatus
+
+routes = Routes()
+
+CATEGORY_PRECEDENCE = (Category.ACCESS, Category.NETWORK, Category.HARDWARE, Category.SOFTWARE)
+"""When a message has as many words of two categories, the first one here wins ("vpn password" is access)."""
+PRIORITY_PRECEDENCE = (Priority.CRITICAL, Priority.HIGH, Priority.LOW)
+MIN_DETAIL_WORDS = 2
+"""Fewer meaningful words than this (and no category word) and the message is too thin to be a description."""
+MAX_LISTED = 10
+QUOTE_LENGTH = 160
+_APOSTROPHES = re.compile(r"['‘’ʻʼ`´\-]")
+
+
+# --- reading the words ----------------------------------------------------------------------------------------
+
+
+def words_of(text: str) -> list[str]:
+    """Lower-case, accent-free words; apostrophes and hyphens join ("wi-fi" → "wifi", "o'rnatib" → "ornatib")."""
+    decomposed = unicodedata.normalize("NFKD", _APOSTROPHES.sub("", text.casefold()))
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return re.findall(r"\w+", plain)
+
+
+def _token_matches(word: str, keyword: str) -> bool:
+    # Long keywords are stems ("ноутбук" → "ноутбука"); short ones ("pc", "vpn", "app") must match whole words.
+    return word.startswith(keyword) if len(keyword) >= 4 else word == keyword
+
+
+def count_keywords(words: list[str], keywords: tuple[tuple[str, ...], ...]) -> int:
+    hits = 0
+    for phrase in keywords:
+        size = len(phrase)
+        for start in range(len(words) - size + 1):
+            if all(_token_matches(words[start + i], phrase[i]) for i in range(size)):
+                hits += 1
+                break
+    return hits
+
+
+@cache
+def keyword_table(key: str) -> tuple[tuple[str, ...], ...]:
+    """A comma-separated word list from the catalogue, all languages together (people mix languages)."""
+    phrases: list[tuple[str, ...]] = []
+    for language in LANGUAGES:
+        for phrase in catalogue()[key].get(language, "").split(","):
+            tokens = tuple(words_of(phrase))
+            if tokens and tokens not in phrases:
+                phrases.append(tokens)
+    return tuple(phrases)
+
+
+def infer_category(text: str) -> Category | None:
+    words = words_of(text)
+    scores = {category: count_keywords(words, keyword_table(f"tickets.keywords.{category.value}")) for category in CATEGORY_PRECEDENCE}
+    best = max(scores.values())
+    if best == 0:
+        return None
+    return next(category for category in CATEGORY_PRECEDENCE if scores[category] == best)
+
+
+def infer_priority(text: str) -> Priority:
+    words = words_of(text)
+    for priority in PRIORITY_PRECEDENCE:
+        if count_keywords(words, keyword_table(f"tickets.keywords.priority_{priority.value}")):
+            return priority
+    return Priority.NORMAL
+
+
+def is_too_thin(text: str) -> bool:
+    """'I need IT help', 'open a ticket': a request for a ticket, but nothing IT could act on."""
+    if infer_category(text) is not None:
+        return False
+    filler = keyword_table("tickets.keywords.filler")
+    meaningful = [word for word in words_of(text) if len(word) > 1 and not count_keywords([word], filler)]
+    return len(meaningful) < MIN_DETAIL_WORDS
+
+
+# --- formatting -------------------------------------------------------------------------------------------------
+
+
+def _local(moment: datetime, timezone: str) -> datetime:
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone)
+
+
+def due_params(t: Translator, due: datetime, reader: Employee) -> dict[str, str]:
+    local = _local(due, reader.timezone)
+    return {"due_day": t.day_month(local.date()), "due_time": t.time(local)}
+
+
+def quote(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= QUOTE_LENGTH else flat[: QUOTE_LENGTH - 1].rstrip() + "…"
+
+
+def status_label(t: Translator, status: TicketStatus | str) -> str:
+    return t(f"tickets.status.{TicketStatus(status).value}")
+
+
+def category_label(t: Translator, category: Category | str) -> str:
+    return t(f"tickets.category.{Category(category).value}")
+
+
+def priority_label(t: Translator, priority: Priority | str) -> str:
+    return t(f"tickets.priority.{Priority(priority).value}")
+
+
+def _number(value: Any) -> int | None:
+    try:
+        return int(str(value).lstrip("#№ "))
+    except (TypeError, ValueError):
+        return None
+
+
+def _is_agent(employee: Employee) -> bool:
+    return employee.has_role(Role.IT_AGENT, Role.ADMIN)
+
+
+# --- creating a ticket ------------------------------------------------------------------------------------------
+
+
+class TicketCreateForm(Form):
+    name = "ticket_create"
+    required = ("description",)
+    free_text = frozenset({"description"})
+
+    def extract(self, ctx: ActionContext, awaiting: str | None) -> dict[str, Any]:
+        said_priority = ctx.message.entity("priority")
+        if awaiting == CONFIRM:
+            return {"priority": said_priority} if said_priority in set(Priority) else {}
+        text = ctx.message.text.strip()
+        if awaiting is None and is_too_thin(text):
+            return {"priority": said_priority} if said_priority in set(Priority) else {}
+        if not text:
+            return {}
+        priority = said_priority if said_priority in set(Priority) else ctx.slots.get("priority") or infer_priority(text)
+        return {
+            "description": text,
+            "category": (infer_category(text) or Category.OTHER).value,
+            "priority": Priority(priority).value,
+        }
+
+    def ask(self, ctx: ActionContext, slot: str) -> None:
+        ctx.say("tickets.ask_description")
+
+    async def confirm(self, ctx: ActionContext) -> None:
+        ctx.say(
+            "tickets.confirm",
+            category=category_label(ctx.t, ctx.slots["category"]),
+            priority=priority_label(ctx.t, ctx.slots["priority"]),
+            description=quote(ctx.slots["description"]),
+        )
+
+    async def submit(self, ctx: ActionContext) -> None:
+        ticket = await tickets.create_ticket(
+            ctx.session,
+            ctx.employee,
+            description=ctx.slots["description"],
+            category=ctx.slots["category"],
+            priority=ctx.slots["priority"],
+            now=ctx.now,
+        )
+        ctx.say(
+            "tickets.created",
+            number=ticket.number,
+            category=category_label(ctx.t, ticket.category),
+            priority=priority_label(ctx.t, ticket.priority),
+            **due_params(ctx.t, ticket.sla_due_at, ctx.employee),
+        )
+        await _tell_agents(ctx, ticket)
+
+
+routes.form(TicketCreateForm())
+
+
+async def _tell_agents(ctx: ActionContext, ticket: Ticket) -> None:
+    urgent = ticket.priority in (Priority.HIGH, Priority.CRITICAL)
+    for agent in await people.with_role(ctx.session, Role.IT_AGENT):
+        if agent.id == ticket.requester_id:
+            continue
+
+        def build(t: Translator, agent: Employee = agent) -> Reply:
+            return Reply(
+                t(
+                    "tickets.agent_new_urgent" if urgent else "tickets.agent_new",
+                    number=ticket.number,
+                    requester=ctx.employee.name,
+                    category=category_label(t, ticket.category),
+                    priority=priority_label(t, ticket.priority),
+                    title=quote(ticket.title),
+                    **due_params(t, ticket.sla_due_at, agent),
+                ),
+                buttons=(Button(t("tickets.button_take"), f"ticket:take:{ticket.number}"),),
+            )
+
+        await ctx.notify(agent, build, idempotency_key=f"ticket:{ticket.number}:new:{agent.id}", due_at=ctx.now)
+
+
+# --- status: looking and changing ------------------------------------------------------------------------------
+
+
+@routes.intent("ticket_status")
+async def ticket_status(ctx: ActionContext) -> None:
+    number = _number(ctx.message.entity("ticket_id"))
+    wanted = ctx.message.entity("ticket_status")
+    try:
+        async with ctx.session.begin_nested():
+            if number is not None and wanted:
+                await _change(ctx, number, str(wanted), comment=_comment_of(ctx))
+            elif number is not None:
+                await _show(ctx, number)
+            elif wanted:
+                ctx.say("tickets.which_ticket")
+            else:
+                await _list_mine(ctx)
+    except DomainError as error:
+        explain(ctx, error)
+
+
+def explain(ctx: ActionContext, error: DomainError) -> None:
+    """Like `ctx.say_error`, with ticket statuses in the reader's words rather than as codes."""
+    if error.code not in LOCALIZED_STATUS_ERRORS:
+        ctx.say_error(error)
+        return
+    params = {name: status_label(ctx.t, value) if name in ("status", "current", "wanted") else value for name, value in error.params.items()}
+    ctx.say(f"error.{error.code}", **params)
+
+
+def _comment_of(ctx: ActionContext) -> str:
+    """What follows the ticket number and status words: "ticket 42 waiting for user: please restart"."""
+    spans = [found for found in ctx.message.entities if found.get("entity") in ("ticket_id", "ticket_status") and "end" in found]
+    if not spans:
+        return ""
+    end = max(int(found["end"]) for found in spans)
+    return ctx.message.text[end:].strip(" \t\n:;,.-–—").strip()
+
+
+async def _show(ctx: ActionContext, number: int) -> None:
+    ticket = await tickets.get_ticket(ctx.session, ctx.employee, number)
+    t = ctx.t
+    assignee = await ctx.session.get(Employee, ticket.assignee_id) if ticket.assignee_id else None
+    rows = [
+        (t("tickets.field_status"), status_label(t, ticket.status)),
+        (t("tickets.field_category"), category_label(t, ticket.category)),
+        (t("tickets.field_priority"), priority_label(t, ticket.priority)),
+        (t("tickets.field_assignee"), assignee.name if assignee else t("tickets.nobody_yet")),
+    ]
+    if ticket.status in tickets.OPEN_STATUSES:
+        due = due_params(t, ticket.sla_due_at, ctx.employee)
+        key = "tickets.due_overdue" if ticket.overdue(ctx.now) else "tickets.due_at"
+        rows.append((t("tickets.field_due"), t(key, **due)))
+    if ticket.comments:
+        last = ticket.comments[-1]
+        author = await ctx.session.get(Employee, last.author_id) if last.author_id else None
+        rows.append((t("tickets.field_last_comment"), t("tickets.comment_line", author=author.name if author else "—", text=quote(last.text))))
+    buttons: list[Button] = []
+    if ticket.requester_id == ctx.employee.id and ticket.status is TicketStatus.RESOLVED:
+        buttons = [Button(t("tickets.button_close"), f"ticket:close:{ticket.number}"), Button(t("tickets.button_reopen"), f"ticket:reopen:{ticket.number}")]
+    elif _is_agent(ctx.employee) and ticket.status is TicketStatus.OPEN:
+        buttons = [Button(t("tickets.button_take"), f"ticket:take:{ticket.number}")]
+    ctx.say("tickets.one", number=ticket.number, title=quote(ticket.title), blocks=(Fields(tuple(rows)),), buttons=buttons)
+
+
+async def _list_mine(ctx: ActionContext) -> None:
+    mine = await tickets.open_tickets_of(ctx.session, ctx.employee)
+    if not mine:
+        ctx.say("tickets.none_open")
+        return
+    t = ctx.t
+    rows = []
+    for ticket in mine[:MAX_LISTED]:
+        due = due_params(t, ticket.sla_due_at, ctx.employee)
+        rows.append((f"#{ticket.number}", quote(ticket.title)[:60], status_label(t, ticket.status), t("tickets.due_short", **due)))
+    table = Table((t("tickets.column_number"), t("tickets.column_subject"), t("tickets.column_status"), t("tickets.column_due")), tuple(rows))
+    buttons = [Button(f"#{ticket.number}", f"ticket:show:{ticket.number}") for ticket in mine[:5]]
+    ctx.say("tickets.open_list", count=len(mine), blocks=(table,), buttons=buttons)
+
+
+async def _change(ctx: ActionContext, number: int, wanted: str, *, comment: str = "", replaces_source: bool = False) -> None:
+    before = await tickets.get_ticket(ctx.session, ctx.employee, number)
+    previous_assignee = before.assignee_id
+    ticket = await tickets.change_status(ctx.session, ctx.employee, number, wanted, comment=comment, now=ctx.now)
+    change_id = ticket.history[-1].id
+    requester = await ctx.session.get(Employee, ticket.requester_id)
+    if requester is not None and requester.id != ctx.employee.id:
+        await _tell_requester(ctx, ticket, requester, comment, change_id)
+        ctx.say("tickets.changed_told", number=ticket.number, status=status_label(ctx.t, ticket.status), requester=requester.name, replaces_source=replaces_source)
+        return
+    assignee_id = ticket.assignee_id or previous_assignee
+    assignee = await ctx.session.get(Employee, assignee_id) if assignee_id and assignee_id != ctx.employee.id else None
+    if assignee is not None:
+        await _tell_assignee(ctx, ticket, assignee, change_id)
+    ctx.say("tickets.changed", number=ticket.number, status=status_label(ctx.t, ticket.status), replaces_source=replaces_source)
+
+
+async def _tell_requester(ctx: ActionContext, ticket: Ticket, requester: Employee, comment: str, change_id: int) -> None:
+    actor = ctx.employee.name
+
+    def build(t: Translator) -> Reply:
+        text = t("tickets.requester_changed", number=ticket.number, title=quote(ticket.title), status=status_label(t, ticket.status))
+        if ticket.status is TicketStatus.WAITING_ON_USER:
+            text = t("tickets.requester_waiting", number=ticket.number, title=quote(ticket.title))
+        if comment:
+            text += "\n" + t("tickets.comment_line", author=actor, text=quote(comment))
+        buttons: tuple[Button, ...] = ()
+        if ticket.status is TicketStatus.RESOLVED:
+            buttons = (Button(t("tickets.button_close"), f"ticket:close:{ticket.number}"), Button(t("tickets.button_reopen"), f"ticket:reopen:{ticket.number}"))
+        return Reply(text, buttons)
+
+    await ctx.notify(requester, build, idempotency_key=f"ticket-change:{change_id}", due_at=ctx.now)
+
+
+async def _tell_assignee(ctx: ActionContext, ticket: Ticket, assignee: Employee, change_id: int) -> None:
+    requester = ctx.employee.name
+
+    def build(t: Translator) -> Reply:
+        return Reply(t("tickets.assignee_changed", number=ticket.number, requester=requester, status=status_label(t, ticket.status)))
+
+    await ctx.notify(assignee, build, idempotency_key=f"ticket-change:{change_id}", due_at=ctx.now)
+
+
+LOCALIZED_STATUS_ERRORS = frozenset({"ticket_same_status", "ticket_bad_transition"})
+BUTTON_STATUS = {"take": TicketStatus.IN_PROGRESS, "close": TicketStatus.CLOSED, "reopen": TicketStatus.IN_PROGRESS}
+
+
+@routes.button("ticket")
+async def ticket_button(ctx: ActionContext, args: list[str]) -> None:
+    """ticket:show:42, ticket:take:42 (IT), ticket:close:42 / ticket:reopen:42 (the requester, once resolved)."""
+    if len(args) != 2 or _number(args[1]) is None or (args[0] != "show" and args[0] not in BUTTON_STATUS):
+        ctx.say("core.button_expired")
+        return
+    action, number = args[0], int(args[1])
+    try:
+        async with ctx.session.begin_nested():
+            if action == "show":
+                await _show(ctx, number)
+            else:
+                await _change(ctx, number, BUTTON_STATUS[action].value, replaces_source=True)
+    except DomainError as error:
+        explain(ctx, error)
