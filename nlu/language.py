@@ -12,7 +12,7 @@ import numpy as np
 LANGUAGES = ("en", "ru", "uz", "az", "el", "vi")
 NGRAM_SIZES = (1, 2, 3, 4)
 SMOOTHING = 0.1
-MIN_LETTERS = 4  # "ok", "42", "👍" say nothing about the language
+MIN_LETTERS = 4  # a message without a word this long ("ok", "42", "👍", "k thx") says nothing about its language
 HINT_MARGIN = 0.3  # mean log-likelihood per n-gram another language must win by to overrule the hint
 
 _APOSTROPHES = re.compile("[ʻʼ’‘`´ʹ′]")
@@ -68,6 +68,10 @@ def _augmented(text: str, language: str) -> list[str]:
     elif language == "uz":
         variants.append(lowered.replace("'", ""))
     return variants
+
+
+def _longest_word(text: str) -> int:
+    return max((len(word) for word in _NOT_LETTERS.split(text)), default=0)
 
 
 def script_language(text: str) -> str | None:
@@ -130,9 +134,8 @@ class LanguageDetector:
         by_script = script_language(text)
         if by_script is not None:
             return by_script
-        letters = sum(1 for c in text if c.isalpha())
         fallback = hint or "en"
-        if letters < MIN_LETTERS:
+        if _longest_word(text) < MIN_LETTERS:
             return fallback
         scores, known = self.scores(text)
         if known == 0:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from nlu.entities.grammar import RELATIVE_GROUPS, DateGrammar, date_grammar
+from nlu.entities.grammar import RELATIVE_GROUPS, DateGrammar, alternation, date_grammar
 from nlu.entities.text import FoldedText
 
 PAST_TOLERANCE = timedelta(days=7)  # "5 December" said on 9 December still means the 5th just gone
@@ -135,14 +135,20 @@ def _months_ago(text: str) -> int:
     return 2
 
 
+_NOT_A_DAY_AFTER = re.compile(
+    r"\s*" + alternation("floor|room|place|row|level|grade|quarter|time|этаж|кабинет|qavat|mərtəbə|όροφ|tầng")
+)
+
+
 def find_atoms(folded: str, grammar: DateGrammar, taken: list[tuple[int, int]]) -> list[Atom]:
     atoms = []
     for match in grammar.atoms.finditer(folded):
         if any(match.start() < end and start < match.end() for start, end in taken):
             continue
         atom = _atom_from_match(match, grammar)
-        if atom is not None:
-            atoms.append(atom)
+        if atom is None or atom.kind == "day" and _NOT_A_DAY_AFTER.match(folded, atom.end):
+            continue
+        atoms.append(atom)
     return atoms
 
 
