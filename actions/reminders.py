@@ -109,16 +109,28 @@ def to_local(moment: datetime, employee: Employee) -> datetime:
     return moment.replace(tzinfo=UTC).astimezone(zone_of(employee)).replace(tzinfo=None)
 
 
-def resolve_time(value: Any, *, now: datetime, day: date | None, zone: ZoneInfo) -> datetime | None:
-    """A `time` entity as a local wall-clock moment: "HH:MM" is on `day`, else today, or tomorrow once past."""
+_DURATION = re.compile(r"P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?)?")
+
+
+def read_time(value: Any, *, now: datetime, day: date | None, zone: ZoneInfo) -> datetime | date | None:
+    """A `time` entity as a local wall-clock moment, or only a day when no clock time was given.
+
+    "HH:MM" is on `day` if known, else today, or tomorrow once past; "PT2H" is from now; an ISO date is a day;
+    an ISO date-time is taken as it is.
+    """
     text = str(value).strip()
+    duration = _DURATION.fullmatch(text)
+    if duration and any(duration.groupdict().values()):
+        parts = {name: int(amount) for name, amount in duration.groupdict().items() if amount}
+        return (now + timedelta(**parts)).replace(second=0, microsecond=0)
     try:
         if len(text) <= 5:
-            clock = time.fromisoformat(text.zfill(5))
-            moment = datetime.combine(day or now.date(), clock)
+            moment = datetime.combine(day or now.date(), time.fromisoformat(text.zfill(5)))
             if day is None and moment <= now:
                 moment += timedelta(days=1)
             return moment
+        if len(text) == 10:
+            return date.fromisoformat(text)
         moment = datetime.fromisoformat(text)
     except ValueError:
         return None
@@ -132,6 +144,25 @@ def parse_day(value: Any) -> date | None:
         return date.fromisoformat(str(value))
     except ValueError:
         return None
+
+
+def best_time(message: Understanding, *, now: datetime, day: date | None, zone: ZoneInfo) -> datetime | date | None:
+    """The most specific time in the message: a clock time over a bare day, then the longest expression.
+
+    The NLU can find more than one time in a message ("tonight" and "at 8"); the longest match is usually the
+    one the person meant.
+    """
+    found: list[tuple[bool, int, datetime | date]] = []
+    for entity in message.entities:
+        if entity.get("entity") not in ("time", "start_date"):
+            continue
+        moment = read_time(entity.get("value"), now=now, day=day, zone=zone)
+        if moment is not None:
+            length = int(entity.get("end", 0) or 0) - int(entity.get("start", 0) or 0)
+            found.append((isinstance(moment, datetime), length, moment))
+    if not found:
+        return None
+    return max(found, key=lambda candidate: candidate[:2])[2]
 
 
 def describe_when(ctx: ActionContext, moment: datetime) -> str:
@@ -152,20 +183,15 @@ class ReminderForm(Form):
 
     def extract(self, ctx: ActionContext, awaiting: str | None) -> dict[str, Any]:
         found: dict[str, Any] = {}
-        day = parse_day(ctx.message.entity("start_date")) if ctx.message.entity("start_date") else None
-        now = local_now(ctx)
-        zone = zone_of(ctx.employee)
-        value = ctx.message.entity("time")
-        if value is not None:
-            moment = resolve_time(value, now=now, day=day or parse_day(ctx.slots.get("day")), zone=zone)
-            if moment is not None:
-                found["time"] = moment.isoformat(timespec="minutes")
-        elif day is not None:
-            found["day"] = day.isoformat()
+        moment = best_time(ctx.message, now=local_now(ctx), day=parse_day(ctx.slots.get("day")), zone=zone_of(ctx.employee))
+        if isinstance(moment, datetime):
+            found["time"] = moment.isoformat(timespec="minutes")
+        elif isinstance(moment, date):
+            found["day"] = moment.isoformat()
             earlier = ctx.slots.get("time")
             if earlier:  # "no, on Friday": keep the clock time already given
                 clock = datetime.fromisoformat(str(earlier)).time()
-                found["time"] = datetime.combine(day, clock).isoformat(timespec="minutes")
+                found["time"] = datetime.combine(moment, clock).isoformat(timespec="minutes")
         if awaiting in (None, "what"):
             what = reminder_text(ctx.message)
             if what:

@@ -1,0 +1,115 @@
+"""Message catalogues are complete in every language, and values are formatted for each language's locale."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import yaml
+
+from actions import i18n
+from actions.i18n import CATALOGUES, LANGUAGES, CatalogueError, Translator, catalogue, placeholders
+
+CATALOGUE_FILES = sorted(CATALOGUES.glob("*.yml"))
+
+
+def spaced(text: str) -> str:
+    """CLDR uses no-break and narrow no-break spaces; compare them as plain spaces."""
+    return text.replace("\u00a0", " ").replace("\u202f", " ")
+
+
+def file_messages(path: Path) -> dict[str, dict[str, str]]:
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+@pytest.mark.parametrize("path", CATALOGUE_FILES, ids=lambda path: path.name)
+def test_every_message_has_all_six_languages_and_no_empty_text(path: Path) -> None:
+    for key, translations in file_messages(path).items():
+        missing = [language for language in LANGUAGES if language not in translations]
+        assert not missing, f"{path.name}: {key} lacks {missing}"
+        extra = set(translations) - set(LANGUAGES)
+        assert not extra, f"{path.name}: {key} has unknown languages {extra}"
+        empty = [language for language, text in translations.items() if not str(text or "").strip()]
+        assert not empty, f"{path.name}: {key} is empty in {empty}"
+
+
+@pytest.mark.parametrize("path", CATALOGUE_FILES, ids=lambda path: path.name)
+def test_every_language_uses_the_placeholders_of_the_english_text(path: Path) -> None:
+    for key, translations in file_messages(path).items():
+        english = placeholders(str(translations["en"]))
+        for language in LANGUAGES:
+            assert placeholders(str(translations[language])) == english, f"{path.name}: {key} [{language}]"
+
+
+def test_all_catalogues_load_together_without_a_key_defined_twice() -> None:
+    loaded = catalogue()
+    assert sum(len(file_messages(path)) for path in CATALOGUE_FILES) == len(loaded)
+    assert "error.generic" in loaded and "core.not_understood" in loaded
+
+
+def test_a_key_defined_in_two_files_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "a.yml").write_text('x.hello:\n  en: "Hello"\n', encoding="utf-8")
+    (tmp_path / "b.yml").write_text('x.hello:\n  en: "Hi"\n', encoding="utf-8")
+    monkeypatch.setattr(i18n, "CATALOGUES", tmp_path)
+    catalogue.cache_clear()
+    try:
+        with pytest.raises(CatalogueError, match="defined twice"):
+            catalogue()
+    finally:
+        monkeypatch.undo()
+        catalogue.cache_clear()
+
+
+def test_every_template_renders_in_every_language() -> None:
+    for key, translations in catalogue().items():
+        params = {name: "X" for name in placeholders(translations["en"])}
+        for language in LANGUAGES:
+            assert Translator(language)(key, **params).strip(), (key, language)
+
+
+def test_a_value_with_braces_is_not_read_as_a_template() -> None:
+    assert Translator("en")("reminders.fire", what="fix {name} in the {report}") == "⏰ Reminder: fix {name} in the {report}"
+
+
+def test_unknown_language_falls_back_to_english() -> None:
+    translator = Translator("fr")
+    assert translator.language == "en"
+    assert translator("error.generic") == "Sorry, something went wrong — nothing was changed."
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [("en", "1 Dec 2026"), ("ru", "1 дек. 2026 г."), ("uz", "1-dek, 2026"), ("az", "1 dek 2026"), ("el", "1 Δεκ 2026"), ("vi", "1 thg 12, 2026")],
+)
+def test_dates_follow_the_locale(language: str, expected: str) -> None:
+    assert spaced(Translator(language).date(date(2026, 12, 1))) == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [("en", "€1,234.50"), ("ru", "1 234,50 €"), ("az", "1.234,50 €"), ("el", "1.234,50 €"), ("vi", "1.234,50 €")],
+)
+def test_money_follows_the_locale(language: str, expected: str) -> None:
+    assert spaced(Translator(language).money(Decimal("1234.50"), "EUR")) == expected
+
+
+def test_money_keeps_decimal_precision() -> None:
+    # 0.1 + 0.2 as floats would print 0.30000000000000004 somewhere; Decimals never drift.
+    assert Translator("en").money(Decimal("0.1") + Decimal("0.2"), "USD") == "US$0.30"
+
+
+def test_numbers_days_and_times_follow_the_locale() -> None:
+    assert Translator("en").number(Decimal("1234.5")) == "1,234.5"
+    assert spaced(Translator("ru").number(Decimal("1234.5"))) == "1 234,5"
+    assert Translator("en").days(Decimal("2.50")) == "2.5"
+    assert Translator("ru").days(Decimal("0.5")) == "0,5"
+    assert Translator("en").time(datetime(2026, 11, 23, 17, 5)) == "17:05"
+    assert spaced(Translator("el").time(datetime(2026, 11, 23, 17, 5))) == "5:05 μ.μ."
+
+
+def test_template_parameters_are_formatted_for_the_locale() -> None:
+    translator = Translator("ru")
+    rendered = translator("reminders.ask_time_on_day", day=translator.day_month(date(2026, 11, 27)))
+    assert spaced(rendered) == "Во сколько пт 27 нояб.?"
