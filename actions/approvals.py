@@ -1,0 +1,136 @@
+"""Approvals in chat: a manager (or HR) sees the leave requests waiting for them and approves or rejects them,
+by button (`leave:approve:<id>`, `leave:reject:<id>`) or by text ("approve 42", "reject 42 overlaps the audit").
+
+This module answers every `leave:` button; `leave:cancel:<id>` is handed to `actions.leave`.
+"""
+
+from __future__ import annotations
+
+from actions import leave as leave_chat
+from actions.context import ActionContext
+from actions.i18n import Translator
+from actions.registry import Routes
+from actions.replies import Reply
+from storage import leave
+from storage.errors import DomainError
+from storage.leave import LeaveRequest, LeaveStatus
+from storage.people import Employee
+
+routes = Routes()
+
+COMMENT_TRIM = " \t\n,.;:-–—"
+MAX_LISTED = 10
+
+
+@routes.intent("approvals_pending")
+async def approvals_pending(ctx: ActionContext) -> None:
+    request_id = leave_chat.request_id_of(ctx)
+    decision = ctx.message.entity("decision")
+    if request_id is not None and decision in ("approve", "reject"):
+        await decide(ctx, request_id, approve=decision == "approve", comment=_comment(ctx), from_button=False)
+    elif request_id is not None:
+        await _show_one(ctx, request_id)
+    else:
+        await _list_pending(ctx)
+
+
+@routes.button("leave")
+async def leave_button(ctx: ActionContext, args: list[str]) -> None:
+    if len(args) != 2 or not args[1].isdigit():
+        ctx.say("core.button_expired")
+        return
+    action, request_id = args[0], int(args[1])
+    if action in ("approve", "reject"):
+        await decide(ctx, request_id, approve=action == "approve", comment="", from_button=True)
+    elif action == "cancel":
+        await leave_chat.choose_cancel(ctx, request_id)
+    else:
+        ctx.say("core.button_expired")
+
+
+async def _list_pending(ctx: ActionContext) -> None:
+    waiting = await leave.pending_for(ctx.session, ctx.employee)
+    if not waiting:
+        ctx.say("approvals.none")
+        return
+    ctx.say("approvals.intro", count=ctx.t.number(len(waiting)), private=True)
+    for request in waiting[:MAX_LISTED]:
+        await _say_request(ctx, request)
+    if len(waiting) > MAX_LISTED:
+        ctx.say("approvals.more", count=ctx.t.number(len(waiting) - MAX_LISTED), private=True)
+
+
+async def _show_one(ctx: ActionContext, request_id: int) -> None:
+    try:
+        request = await leave.get_request(ctx.session, request_id)
+    except DomainError as error:
+        ctx.say_error(error)
+        return
+    requester = await ctx.session.get(Employee, request.employee_id)
+    assert requester is not None
+    if not leave.can_decide(ctx.employee, requester):
+        ctx.say("error.not_your_approval", request_id=request.id)
+    elif request.status is not LeaveStatus.PENDING:
+        await _already_decided(ctx, request, from_button=False)
+    else:
+        await _say_request(ctx, request)
+
+
+async def _say_request(ctx: ActionContext, request: LeaveRequest) -> None:
+    name = await leave_chat.name_of(ctx.session, request.employee_id)
+    ctx.say(
+        "approvals.item",
+        name=name,
+        buttons=leave_chat.decision_buttons(ctx.t, request.id),
+        private=True,
+        **leave_chat.describe(ctx.t, request),
+    )
+
+
+async def decide(ctx: ActionContext, request_id: int, *, approve: bool, comment: str, from_button: bool) -> None:
+    try:
+        async with ctx.session.begin_nested():
+            request = await leave.decide(ctx.session, ctx.employee, request_id, approve=approve, comment=comment, now=ctx.now)
+    except DomainError as error:
+        if error.code == "leave_already_decided":
+            await _already_decided(ctx, await leave.get_request(ctx.session, request_id), from_button=from_button)
+        else:
+            ctx.say_error(error)
+        return
+    requester = await ctx.session.get(Employee, request.employee_id)
+    assert requester is not None
+    t = ctx.t
+    said = t("approvals.approved" if approve else "approvals.rejected", name=requester.name, **leave_chat.describe(t, request))
+    note = t("approvals.comment", comment=request.decision_comment) if request.decision_comment else ""
+    ctx.replies.append(Reply(leave_chat.sentences(said, note), replaces_source=from_button))
+    decider, comment_text = ctx.employee.name, request.decision_comment
+
+    def tell_requester(t: Translator) -> Reply:
+        key = "approvals.notify_approved" if approve else "approvals.notify_rejected"
+        text = t(key, decider=decider, **leave_chat.describe(t, request))
+        return Reply(leave_chat.sentences(text, t("approvals.comment", comment=comment_text) if comment_text else ""))
+
+    await ctx.notify(requester, tell_requester, idempotency_key=f"leave:{request.id}:decided", due_at=ctx.now)
+
+
+async def _already_decided(ctx: ActionContext, request: LeaveRequest, *, from_button: bool) -> None:
+    params = leave_chat.describe(ctx.t, request)
+    if request.status is LeaveStatus.CANCELLED:
+        name = await leave_chat.name_of(ctx.session, request.employee_id)
+        ctx.say("approvals.already_cancelled", name=name, replaces_source=from_button, **params)
+        return
+    decider = await leave_chat.name_of(ctx.session, request.approver_id) or ctx.t("leave.no_approval_needed")
+    key = "approvals.already_approved" if request.status is LeaveStatus.APPROVED else "approvals.already_rejected"
+    ctx.say(key, decider=decider, replaces_source=from_button, **params)
+
+
+def _comment(ctx: ActionContext) -> str:
+    """The words after the request id (and the decision word): "reject 42 overlaps the audit" → "overlaps the audit"."""
+    ends = [
+        int(found["end"])
+        for found in ctx.message.entities
+        if found.get("entity") in ("request_id", "decision") and isinstance(found.get("end"), int)
+    ]
+    if not ends:
+        return ""
+    return ctx.message.text[max(ends):].strip(COMMENT_TRIM)

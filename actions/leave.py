@@ -1,0 +1,481 @@
+"""Leave in chat: request it (a form with a costed confirmation), see the balance and the requests, cancel one.
+
+Deciding on requests (managers, HR) lives in `actions/approvals.py`, which also answers the `leave:` buttons.
+Every rule (dates, balance, overlap, who may do what) is enforced by `storage.leave`; this module only asks,
+shows and tells.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from babel import Locale
+
+from actions.context import ActionContext
+from actions.forms import Form, SlotError
+from actions.i18n import Translator
+from actions.registry import Routes
+from actions.replies import Button, Reply, Table
+from storage import leave, people
+from storage.errors import Conflict, DomainError, PermissionDenied
+from storage.leave import LeaveRequest, LeaveStatus
+from storage.people import Employee, Role
+
+routes = Routes()
+
+LEAVE_TYPES = tuple(kind.code for kind in leave.DEFAULT_LEAVE_TYPES)
+NEEDS_NO_APPROVAL = frozenset(kind.code for kind in leave.DEFAULT_LEAVE_TYPES if not kind.needs_approval)
+CANCEL_CONFIRM_FORM = "leave_cancel_confirm"
+"""Not an NLU intent: started by the cancel handler or a `leave:cancel:<id>` button once the request is known."""
+OTHER_LEAVE_INTENTS = frozenset({"leave_balance", "leave_status", "leave_cancel", "approvals_pending"})
+INTERRUPTION_CONFIDENCE = 0.6
+"""A confident question about something else mid-form is answered, not read as slot values."""
+STATUS_LOOKBACK_DAYS = 60
+MAX_LISTED = 10
+
+# Which slots a rule's refusal sends back to the person.
+SLOTS_FOR_ERROR = {
+    "unknown_leave_type": ("leave_type",),
+    "end_before_start": ("end_date",),
+    "half_days_clash": ("start_date", "end_date"),
+}
+DATE_SLOTS = ("start_date", "end_date")
+
+
+# --- wording shared with approvals ------------------------------------------------------------------------------
+
+
+def type_name(t: Translator, code: str) -> str:
+    key = f"leave.type.{code}"
+    return t(key) if code in LEAVE_TYPES else code
+
+
+def capitalized(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def span(t: Translator, start: date, end: date) -> str:
+    """'Mon 30 Nov – Fri 4 Dec', or one day."""
+    if start == end:
+        return t.day_month(start)
+    return f"{t.day_month(start)} – {t.day_month(end)}"
+
+
+def count(t: Translator, value: Decimal | int, noun: str) -> str:
+    """'4 working days', '1 день', '0,5 рабочего дня': the noun agrees with the number in each language."""
+    number = Decimal(value)
+    plain: Decimal | int = int(number) if number == number.to_integral_value() else number
+    category = Locale.parse(t.locale).plural_form(plain)
+    if category not in ("one", "few", "many"):
+        category = "other"
+    return t("leave.count", number=t.days(number), unit=t(f"leave.unit.{noun}.{category}"))
+
+
+def describe(t: Translator, request: LeaveRequest) -> dict[str, str]:
+    """The parameters most leave messages use: what, dates, days, id."""
+    return {
+        "what": type_name(t, request.leave_type),
+        "dates": span(t, request.start_date, request.end_date),
+        "days": count(t, request.days, "working_day"),
+        "id": str(request.id),
+    }
+
+
+def sentences(*parts: str) -> str:
+    return " ".join(part for part in parts if part)
+
+
+async def decider_for(session: Any, employee: Employee) -> Employee | None:
+    """Who decides this person's leave: their manager, else someone in HR (never the person themselves)."""
+    if employee.manager_id is not None:
+        manager = await session.get(Employee, employee.manager_id)
+        if manager is not None and manager.active:
+            return manager
+    for hr in await people.with_role(session, Role.HR):
+        if hr.id != employee.id:
+            return hr
+    return None
+
+
+async def name_of(session: Any, employee_id: int | None) -> str:
+    if employee_id is None:
+        return ""
+    found = await session.get(Employee, employee_id)
+    return found.name if found is not None else ""
+
+
+def decision_buttons(t: Translator, request_id: int) -> tuple[Button, Button]:
+    return (
+        Button(t("approvals.button.approve"), f"leave:approve:{request_id}"),
+        Button(t("approvals.button.reject"), f"leave:reject:{request_id}"),
+    )
+
+
+def request_id_of(ctx: ActionContext) -> int | None:
+    value = ctx.message.entity("request_id")
+    try:
+        return int(str(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def dates_of(ctx: ActionContext, name: str) -> list[date]:
+    found = []
+    for value in ctx.message.values(name):
+        try:
+            found.append(date.fromisoformat(str(value)[:10]))
+        except ValueError:
+            continue
+    return found
+
+
+# --- requesting ---------------------------------------------------------------------------------------------------
+
+
+class LeaveRequestForm(Form):
+    name: ClassVar[str] = "leave_request"
+    required: ClassVar[tuple[str, ...]] = ("leave_type", "start_date", "end_date")
+
+    def extract(self, ctx: ActionContext, awaiting: str | None) -> dict[str, Any]:
+        message = ctx.message
+        if (
+            awaiting is not None
+            and message.intent in OTHER_LEAVE_INTENTS
+            and message.confidence >= INTERRUPTION_CONFIDENCE
+        ):
+            return {}
+        updates: dict[str, Any] = {}
+        kind = message.entity("leave_type")
+        if kind in LEAVE_TYPES:
+            updates["leave_type"] = kind
+        updates.update(self._dates(ctx, awaiting))
+        return updates
+
+    @staticmethod
+    def _dates(ctx: ActionContext, awaiting: str | None) -> dict[str, str]:
+        starts, ends = dates_of(ctx, "start_date"), dates_of(ctx, "end_date")
+        if starts and ends:
+            return {"start_date": starts[0].isoformat(), "end_date": ends[-1].isoformat()}
+        if len(starts) > 1:
+            return {"start_date": min(starts).isoformat(), "end_date": max(starts).isoformat()}
+        if ends:
+            return {"end_date": ends[0].isoformat()}
+        if not starts:
+            return {}
+        day = starts[0]
+        if awaiting == "end_date":
+            return {"end_date": day.isoformat()}
+        current_start, current_end = ctx.slots.get("start_date"), ctx.slots.get("end_date")
+        if current_start and current_end and current_start != current_end:
+            # A correction of a longer leave ("no, from the 5th") moves its start; past the end, ask the end again.
+            if day > date.fromisoformat(current_end):
+                ctx.slots.pop("end_date", None)
+            return {"start_date": day.isoformat()}
+        return {"start_date": day.isoformat(), "end_date": day.isoformat()}
+
+    async def check(self, ctx: ActionContext) -> None:
+        plan = await self.plan(ctx)
+        if plan is None:
+            return
+        start, end = plan.start, plan.end
+        clash = next(
+            (
+                request
+                for request in await leave.requests_of(ctx.session, ctx.employee, statuses=leave.ACTIVE_STATUSES)
+                if request.start_date <= end and request.end_date >= start
+            ),
+            None,
+        )
+        if clash is not None:
+            # The rule request_leave applies, checked here so the person can pick other dates before confirming.
+            raise SlotError(
+                DATE_SLOTS,
+                Conflict(
+                    "The dates overlap another active request.",
+                    code="leave_overlap",
+                    request_id=clash.id,
+                    start=clash.start_date,
+                    end=clash.end_date,
+                    status=clash.status.value,
+                ),
+            )
+
+    async def plan(self, ctx: ActionContext) -> leave.LeavePreview | None:
+        """The storage's costing of the filled slots; a refusal becomes a SlotError on the slots to ask again."""
+        slots = ctx.slots
+        if any(not slots.get(name) for name in self.required):
+            return None
+        try:
+            return await leave.preview(
+                ctx.session,
+                ctx.employee,
+                leave_type=str(slots["leave_type"]),
+                start=date.fromisoformat(slots["start_date"]),
+                end=date.fromisoformat(slots["end_date"]),
+                today=ctx.today,
+            )
+        except DomainError as error:
+            raise SlotError(SLOTS_FOR_ERROR.get(error.code, DATE_SLOTS), error) from error
+
+    def ask(self, ctx: ActionContext, slot: str) -> None:
+        t = ctx.t
+        if slot == "leave_type":
+            buttons = [Button(capitalized(type_name(t, code)), f"slot:leave_type:{code}") for code in LEAVE_TYPES]
+            ctx.say("leave.ask_type", buttons=buttons)
+        elif slot == "end_date" and ctx.slots.get("start_date"):
+            ctx.say("leave.ask_end", start=t.day_month(date.fromisoformat(ctx.slots["start_date"])))
+        else:
+            ctx.say("leave.ask_dates", what=type_name(t, str(ctx.slots.get("leave_type", "annual"))))
+
+    async def confirm(self, ctx: ActionContext) -> None:
+        plan = await self.plan(ctx)
+        assert plan is not None  # check() passed on these slots in this very turn
+        t = ctx.t
+        skipped = sorted(day for day in plan.holidays if day.weekday() < 5)
+        notes = [
+            t("leave.holidays_skipped", holidays=", ".join(f"{t.day_month(day)} ({plan.holidays[day]})" for day in skipped))
+            if skipped
+            else "",
+            t("leave.left_after", remaining=count(t, plan.remaining_after, "day"))
+            if plan.remaining_after is not None
+            else "",
+        ]
+        if plan.leave_type.needs_approval:
+            decider = await decider_for(ctx.session, ctx.employee)
+            notes.append(t("leave.decider_note", name=decider.name) if decider is not None else "")
+        else:
+            notes.append(t("leave.no_approval_note"))
+        summary = t(
+            "leave.summary",
+            what=capitalized(type_name(t, plan.leave_type.code)),
+            dates=span(t, plan.start, plan.end),
+            days=count(t, plan.days, "working_day"),
+        )
+        ctx.replies.append(Reply(sentences(summary, *notes, t("leave.confirm_question"))))
+
+    async def submit(self, ctx: ActionContext) -> None:
+        slots = ctx.slots
+        request = await leave.request_leave(
+            ctx.session,
+            ctx.employee,
+            leave_type=str(slots["leave_type"]),
+            start=date.fromisoformat(slots["start_date"]),
+            end=date.fromisoformat(slots["end_date"]),
+            today=ctx.today,
+        )
+        decider = await decider_for(ctx.session, ctx.employee)
+        requester = ctx.employee.name
+        if request.status is LeaveStatus.APPROVED:
+            ctx.replies.append(Reply(sentences(
+                ctx.t("leave.filed_approved", **describe(ctx.t, request)),
+                ctx.t("leave.informed", name=decider.name) if decider is not None else "",
+                ctx.t("leave.get_well") if request.leave_type == "sick" else "",
+            )))
+            if decider is not None:
+                await ctx.notify(
+                    decider,
+                    lambda t: Reply(t("leave.manager_info", name=requester, **describe(t, request))),
+                    idempotency_key=f"leave:{request.id}:submitted",
+                    due_at=ctx.now,
+                )
+            return
+        if decider is None:
+            ctx.say("leave.filed_pending_hr", **describe(ctx.t, request))
+            return
+        ctx.say("leave.filed_pending", decider=decider.name, **describe(ctx.t, request))
+        await ctx.notify(
+            decider,
+            lambda t: Reply(t("leave.manager_request", name=requester, **describe(t, request)), decision_buttons(t, request.id)),
+            idempotency_key=f"leave:{request.id}:submitted",
+            due_at=ctx.now,
+        )
+
+
+routes.form(LeaveRequestForm())
+
+
+# --- balance and status -------------------------------------------------------------------------------------------
+
+
+@routes.intent("leave_balance")
+async def show_balance(ctx: ActionContext) -> None:
+    t = ctx.t
+    year = ctx.today.year
+    rows = await leave.balances(ctx.session, ctx.employee, year)
+    wanted = ctx.message.entity("leave_type")
+    if wanted in LEAVE_TYPES and any(row.leave_type == wanted for row in rows):
+        rows = [row for row in rows if row.leave_type == wanted]
+    if not rows:
+        ctx.say("leave.balance_none", private=True)
+        return
+    table = Table(
+        header=(t("leave.col.type"), t("leave.col.entitled"), t("leave.col.taken"), t("leave.col.pending"), t("leave.col.remaining")),
+        rows=tuple(
+            (
+                capitalized(type_name(t, row.leave_type)),
+                t.days(row.entitled + row.carried_over),
+                t.days(row.taken),
+                t.days(row.pending),
+                t.days(row.remaining),
+            )
+            for row in rows
+        ),
+    )
+    ctx.say("leave.balance_intro", year=str(year), blocks=(table,), private=True)
+
+
+@routes.intent("leave_status")
+async def show_status(ctx: ActionContext) -> None:
+    t = ctx.t
+    requests = await leave.requests_of(ctx.session, ctx.employee)
+    recent = [
+        request
+        for request in requests
+        if request.status is LeaveStatus.PENDING or (ctx.today - request.end_date).days <= STATUS_LOOKBACK_DAYS
+    ]
+    wanted_id = request_id_of(ctx)
+    if wanted_id is not None:
+        recent = [request for request in requests if request.id == wanted_id]
+    if not recent:
+        ctx.say("leave.status_none", private=True)
+        return
+    recent = sorted(recent, key=lambda request: request.start_date)[-MAX_LISTED:]
+    decider = await decider_for(ctx.session, ctx.employee)
+    rows = []
+    for request in recent:
+        if request.status is LeaveStatus.PENDING:
+            who = decider.name if decider is not None else t("leave.hr")
+        elif request.approver_id is not None:
+            who = await name_of(ctx.session, request.approver_id)
+        elif request.status is LeaveStatus.APPROVED:
+            who = t("leave.no_approval_needed")
+        else:
+            who = "—"
+        rows.append(
+            (
+                f"#{request.id}",
+                capitalized(type_name(t, request.leave_type)),
+                span(t, request.start_date, request.end_date),
+                t.days(request.days),
+                t(f"leave.status.{request.status.value}"),
+                who,
+            )
+        )
+    table = Table(
+        header=("#", t("leave.col.type"), t("leave.col.dates"), t("leave.col.days"), t("leave.col.status"), t("leave.col.decider")),
+        rows=tuple(rows),
+    )
+    ctx.say("leave.status_intro", blocks=(table,), private=True)
+
+
+# --- cancelling ---------------------------------------------------------------------------------------------------
+
+
+def _cancellable(request: LeaveRequest, today: date) -> bool:
+    return request.status is LeaveStatus.PENDING or (request.status is LeaveStatus.APPROVED and request.start_date > today)
+
+
+@routes.intent("leave_cancel")
+async def cancel_leave(ctx: ActionContext) -> None:
+    candidates = sorted(
+        (r for r in await leave.requests_of(ctx.session, ctx.employee) if _cancellable(r, ctx.today)),
+        key=lambda request: request.start_date,
+    )
+    if not candidates:
+        ctx.say("leave.cancel_none")
+        return
+    matches, filtered = _matching(ctx, candidates)
+    if len(matches) == 1 and (filtered or len(candidates) == 1):
+        ctx.start_form(CANCEL_CONFIRM_FORM, request_id=matches[0].id)
+        return
+    listed = matches if matches else candidates
+    buttons = [
+        Button(f"#{r.id} {capitalized(type_name(ctx.t, r.leave_type))}, {span(ctx.t, r.start_date, r.end_date)}", f"leave:cancel:{r.id}")
+        for r in listed[:MAX_LISTED]
+    ]
+    ctx.say("leave.cancel_choose" if matches else "leave.cancel_no_match", buttons=buttons)
+
+
+def _matching(ctx: ActionContext, candidates: list[LeaveRequest]) -> tuple[list[LeaveRequest], bool]:
+    """The candidates the message points at (by id, then dates, then type), and whether it pointed at all."""
+    wanted_id = request_id_of(ctx)
+    if wanted_id is not None:
+        return [r for r in candidates if r.id == wanted_id], True
+    matches, filtered = candidates, False
+    days = dates_of(ctx, "start_date") + dates_of(ctx, "end_date")
+    if days:
+        first, last = min(days), max(days)
+        matches = [r for r in matches if r.start_date <= last and r.end_date >= first]
+        filtered = True
+    kind = ctx.message.entity("leave_type")
+    if kind in LEAVE_TYPES:
+        # Soft: a generic word for leave often reads as "annual", so only narrow when something remains.
+        narrowed = [r for r in matches if r.leave_type == kind]
+        if narrowed:
+            matches, filtered = narrowed, True
+    return matches, filtered
+
+
+async def choose_cancel(ctx: ActionContext, request_id: int) -> None:
+    """A `leave:cancel:<id>` button: confirm before withdrawing."""
+    request = await leave.get_request(ctx.session, request_id)
+    if request.employee_id != ctx.employee.id:
+        raise PermissionDenied("Not the requester.", code="not_your_request", request_id=request_id)
+    if not _cancellable(request, ctx.today):
+        ctx.say("leave.cancel_too_late", replaces_source=True, **describe(ctx.t, request), status=ctx.t(f"leave.status.{request.status.value}"))
+        return
+    ctx.start_form(CANCEL_CONFIRM_FORM, request_id=request.id)
+
+
+class CancelLeaveForm(Form):
+    name: ClassVar[str] = CANCEL_CONFIRM_FORM
+    required: ClassVar[tuple[str, ...]] = ("request_id",)
+
+    def extract(self, ctx: ActionContext, awaiting: str | None) -> dict[str, Any]:
+        wanted = request_id_of(ctx)
+        return {"request_id": wanted} if wanted is not None else {}
+
+    async def check(self, ctx: ActionContext) -> None:
+        if not ctx.slots.get("request_id"):
+            return
+        request_id = int(ctx.slots["request_id"])
+        try:
+            request = await leave.get_request(ctx.session, request_id)
+        except DomainError as error:
+            raise SlotError(("request_id",), error) from error
+        if request.employee_id != ctx.employee.id:
+            raise SlotError(("request_id",), PermissionDenied("Not the requester.", code="not_your_request", request_id=request_id))
+
+    def ask(self, ctx: ActionContext, slot: str) -> None:
+        ctx.say("leave.cancel_which")
+
+    async def confirm(self, ctx: ActionContext) -> None:
+        request = await leave.get_request(ctx.session, int(ctx.slots["request_id"]))
+        key = "leave.cancel_confirm_approved" if request.status is LeaveStatus.APPROVED else "leave.cancel_confirm_pending"
+        ctx.say(key, **describe(ctx.t, request))
+
+    async def submit(self, ctx: ActionContext) -> None:
+        before = await leave.get_request(ctx.session, int(ctx.slots["request_id"]))
+        was = before.status
+        request = await leave.cancel(ctx.session, ctx.employee, before.id, today=ctx.today, now=ctx.now)
+        t = ctx.t
+        left = ""
+        kind = await leave.get_leave_type(ctx.session, request.leave_type)
+        if kind.yearly_allowance is not None:
+            current = await leave.balance(ctx.session, ctx.employee, request.leave_type, request.start_date.year)
+            left = t("leave.balance_now", remaining=count(t, current.remaining, "day"), what=type_name(t, request.leave_type))
+        ctx.replies.append(Reply(sentences(t("leave.cancelled", **describe(t, request)), left)))
+        decider = await decider_for(ctx.session, ctx.employee)
+        if decider is not None and was in leave.ACTIVE_STATUSES:
+            requester = ctx.employee.name
+            await ctx.notify(
+                decider,
+                lambda t: Reply(t("leave.manager_withdrawn", name=requester, **describe(t, request))),
+                idempotency_key=f"leave:{request.id}:cancelled",
+                due_at=ctx.now,
+            )
+
+
+routes.form(CancelLeaveForm())
