@@ -414,8 +414,8 @@ def _fallback_months(
             continue
         window_start = max(0, match.start - 8)
         window_end = min(len(text.folded), match.end + 8)
-        window = text.folded[window_start:window_end]
-        if _NUMBER_NEAR.search(window) is None or language == "vi":
+        around = text.folded[window_start : match.start] + " " + text.folded[match.end : window_end]
+        if _NUMBER_NEAR.search(around) is None or not any(c.isalpha() for c in text.folded[match.start : match.end]):
             result.append(match)
             continue
         original_start, original_end = text.span(window_start, window_end)
