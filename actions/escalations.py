@@ -65,6 +65,7 @@ class EscalateForm(Form):
                     private=True,
                 ),
                 idempotency_key=f"escalation:{case.id}:opened:{person.id}",
+                due_at=ctx.now,
             )
         ctx.say("escalations.opened" if team else "escalations.opened_no_hr", id=case.id)
 
@@ -176,7 +177,8 @@ async def _tell(
                 private=True,
             )
 
-        await ctx.notify(person, build, idempotency_key=f"escalation:{case.id}:{event}:{person.id}")
+        # due_at: the turn's clock, not the wall clock (ActionContext.notify defaults to the latter).
+        await ctx.notify(person, build, idempotency_key=f"escalation:{case.id}:{event}:{person.id}", due_at=ctx.now)
 
 
 def _hr_buttons(t: Translator, case_id: int) -> tuple[Button, ...]:
