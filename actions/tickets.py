@@ -29,6 +29,8 @@ MIN_DETAIL_WORDS = 2
 """Fewer meaningful words than this (and no category word) and the message is too thin to be a description."""
 MAX_LISTED = 10
 QUOTE_LENGTH = 160
+LOCALIZED_STATUS_ERRORS = frozenset({"ticket_same_status", "ticket_bad_transition"})
+"""Errors whose status params are codes ("in_progress"): said with the reader's words for them."""
 _APOSTROPHES = re.compile(r"['‘’ʻʼ`´\-]")
 
 
@@ -343,7 +345,6 @@ async def _tell_assignee(ctx: ActionContext, ticket: Ticket, assignee: Employee,
     await ctx.notify(assignee, build, idempotency_key=f"ticket-change:{change_id}", due_at=ctx.now)
 
 
-LOCALIZED_STATUS_ERRORS = frozenset({"ticket_same_status", "ticket_bad_transition"})
 BUTTON_STATUS = {"take": TicketStatus.IN_PROGRESS, "close": TicketStatus.CLOSED, "reopen": TicketStatus.IN_PROGRESS}
 
 

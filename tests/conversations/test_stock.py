@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from actions.i18n import Translator
-from actions.replies import Table
+from actions.replies import Reply, Table
 from bot.assistant import load_catalogue
 from nlu import Interpreter
 from storage.database import Database
@@ -81,10 +81,9 @@ async def outbox_count(database: Database) -> int:
         return len(list(await session.scalars(select(OutboxMessage.id))))
 
 
-def table_of(said_text_reply: object) -> Table:
-    blocks = getattr(said_text_reply, "blocks")
-    assert len(blocks) == 1 and isinstance(blocks[0], Table)
-    return blocks[0]
+def table_of(reply: Reply) -> Table:
+    assert len(reply.blocks) == 1 and isinstance(reply.blocks[0], Table)
+    return reply.blocks[0]
 
 
 async def test_a_typo_still_finds_the_item_and_shows_every_shelf(chat: Chat, company: Company, store: Store) -> None:
@@ -167,9 +166,9 @@ async def test_a_shelf_reaching_its_reorder_level_alerts_the_keepers_once_a_day(
     chat: Chat, company: Company, database: Database, store: Store
 ) -> None:
     await chat.say(company.keeper, "issued 2 hdmi cables from supply room 2")  # 5 → 3, the reorder level
-    alerts = [reply for reply in await chat.inbox(company.keeper) if reply.text.startswith(EN("stock.low_alert", item="HDMI cable", location="Supply room 2", count="3", reorder="3")[:20])]
-    assert [reply.text for reply in alerts] == [EN("stock.low_alert", item="HDMI cable", location="Supply room 2", count="3", reorder="3")]
-    assert alerts[0].buttons[0].payload == f"stock:show:{store.items['CBL-HDMI']}"
+    [alert] = await chat.inbox(company.keeper)
+    assert alert.text == EN("stock.low_alert", item="HDMI cable", location="Supply room 2", count="3", reorder="3")
+    assert [button.payload for button in alert.buttons] == [f"stock:show:{store.items['CBL-HDMI']}"]
 
     await chat.say(company.keeper, "issued 1 hdmi cable from supply room 2")
     assert await quantity_at(database, store, "CBL-HDMI", "SR-2") == 2
