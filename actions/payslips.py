@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from datetime import date
 
 from babel.dates import format_skeleton
-from rapidfuzz import fuzz, process
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein
 
 from actions.context import ActionContext
 from actions.i18n import Translator
@@ -28,10 +29,10 @@ LATEST = "latest"
 """The period argument of a payslip button meaning 'the newest one'."""
 MONTHS_LISTED = 6
 MONTH_BUTTONS = 3
-NAME_SIMILARITY = 88
-"""rapidfuzz ratio (0–100) for a word to count as a colleague's name: tolerates a typo, not a different name."""
 SHORT_NAME = 5
-"""Names shorter than this must match exactly: a one-letter typo already turns 'Bob' into 'Rob'."""
+"""Names shorter than this must match exactly: one changed letter already turns 'Bob' into 'Rob'."""
+LONG_NAME = 9
+"""Names this long tolerate two typos; those in between one ('Alcie' is Alice)."""
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 WORD = re.compile(r"\w+")
@@ -148,7 +149,8 @@ def _mentions(words: list[str], name: str) -> bool:
 def _has_word(words: Iterable[str], name: str) -> bool:
     if len(name) < SHORT_NAME:
         return name in words
-    return process.extractOne(name, list(words), scorer=fuzz.ratio, score_cutoff=NAME_SIMILARITY) is not None
+    typos = 1 if len(name) < LONG_NAME else 2
+    return process.extractOne(name, list(words), scorer=DamerauLevenshtein.distance, score_cutoff=typos) is not None
 
 
 def _without_entities(text: str, entities: Iterable[dict[str, object]]) -> str:

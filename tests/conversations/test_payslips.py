@@ -193,3 +193,18 @@ async def test_no_payslips_at_all(chat: Chat, company: Company, payslips: dict[s
 
     assert "don't have any payslips yet" in said.text
     assert await views(database) == []
+
+
+async def test_hr_naming_two_people_is_asked_whose_payslip_then_sees_the_one_picked(
+    chat: Chat, company: Company, payslips: dict[str, int], database: Database
+) -> None:
+    said = await chat.say(company.hr, "show me the payslip of Alice or Bob")
+
+    assert "Alice Able, Bob Baker" in said.text
+    assert await views(database) == []
+
+    said = await chat.press(company.hr, "Bob Baker")
+
+    assert "Bob Baker's payslip for October 2026" in said.text
+    [view] = await views(database)
+    assert (view.actor_id, view.details["employee_id"]) == (company.hr.id, company.bob.id)
