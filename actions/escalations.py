@@ -8,6 +8,7 @@ a case, and in which direction a message goes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from actions.context import ActionContext
@@ -56,17 +57,7 @@ class EscalateForm(Form):
         message = str(ctx.slots["message"])
         case = await escalations.open_escalation(ctx.session, ctx.employee, subject=_subject(message), message=message, now=ctx.now)
         team = await people.with_role(ctx.session, Role.HR)
-        for person in team:
-            await ctx.notify(
-                person,
-                lambda t, case=case: Reply(
-                    t("escalations.hr_new_case", id=case.id, name=ctx.employee.name, message=message),
-                    buttons=_hr_buttons(t, case.id),
-                    private=True,
-                ),
-                idempotency_key=f"escalation:{case.id}:opened:{person.id}",
-                due_at=ctx.now,
-            )
+        await _tell(ctx, team, case, case.messages[0], "escalations.hr_new_case", buttons=_hr_buttons)
         ctx.say("escalations.opened" if team else "escalations.opened_no_hr", id=case.id)
 
 
@@ -162,7 +153,7 @@ async def _tell(
     sent: EscalationMessage | None,
     key: str,
     *,
-    buttons: Any = None,
+    buttons: Callable[[Translator, int], tuple[Button, ...]] | None = None,
 ) -> None:
     event = f"message:{sent.id}" if sent is not None else "closed"
     text = sent.text if sent is not None else ""
