@@ -56,11 +56,14 @@ def capitalized(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def span(t: Translator, start: date, end: date) -> str:
-    """'Mon 30 Nov – Fri 4 Dec', or one day."""
+def span(t: Translator, start: date, end: date, *, today: date | None = None) -> str:
+    """'Mon 30 Nov – Fri 4 Dec', or one day; with the years when they aren't this year's."""
+    show = t.day_month
+    if today is not None and {start.year, end.year} != {today.year}:
+        show = t.date
     if start == end:
-        return t.day_month(start)
-    return f"{t.day_month(start)} – {t.day_month(end)}"
+        return show(start)
+    return f"{show(start)} – {show(end)}"
 
 
 def count(t: Translator, value: Decimal | int, noun: str) -> str:
@@ -140,40 +143,50 @@ class LeaveRequestForm(Form):
 
     def extract(self, ctx: ActionContext, awaiting: str | None) -> dict[str, Any]:
         message = ctx.message
+        dates = self._dates(ctx, awaiting)
+        answers_dates = awaiting in DATE_SLOTS and bool(dates)
         if (
             awaiting is not None
             and message.intent in OTHER_LEAVE_INTENTS
             and message.confidence >= INTERRUPTION_CONFIDENCE
+            and not answers_dates
         ):
             return {}
         updates: dict[str, Any] = {}
         kind = message.entity("leave_type")
         if kind in LEAVE_TYPES:
             updates["leave_type"] = kind
-        updates.update(self._dates(ctx, awaiting))
+        if dates:
+            self._apply_correction(ctx, dates)
+        updates.update(dates)
         return updates
 
     @staticmethod
     def _dates(ctx: ActionContext, awaiting: str | None) -> dict[str, str]:
+        """Dates in the message, read against what the form already has and what it is asking for."""
         starts, ends = dates_of(ctx, "start_date"), dates_of(ctx, "end_date")
         if starts and ends:
             return {"start_date": starts[0].isoformat(), "end_date": ends[-1].isoformat()}
-        if len(starts) > 1:
-            return {"start_date": min(starts).isoformat(), "end_date": max(starts).isoformat()}
+        if len(starts) > 1:  # two dates whose roles weren't told apart: in the order they were said
+            return {"start_date": starts[0].isoformat(), "end_date": starts[-1].isoformat()}
         if ends:
             return {"end_date": ends[0].isoformat()}
         if not starts:
             return {}
-        day = starts[0]
+        day = starts[0].isoformat()
         if awaiting == "end_date":
-            return {"end_date": day.isoformat()}
+            return {"end_date": day}
         current_start, current_end = ctx.slots.get("start_date"), ctx.slots.get("end_date")
         if current_start and current_end and current_start != current_end:
-            # A correction of a longer leave ("no, from the 5th") moves its start; past the end, ask the end again.
-            if day > date.fromisoformat(current_end):
-                ctx.slots.pop("end_date", None)
-            return {"start_date": day.isoformat()}
-        return {"start_date": day.isoformat(), "end_date": day.isoformat()}
+            return {"start_date": day}  # "no, from the 5th": a longer leave keeps its end
+        return {"start_date": day, "end_date": day}  # one date: a one-day leave
+
+    @staticmethod
+    def _apply_correction(ctx: ActionContext, dates: dict[str, str]) -> None:
+        """A new start after the kept end can't be meant as a longer leave: forget the end and ask it again."""
+        current_end = ctx.slots.get("end_date")
+        if "end_date" not in dates and current_end and dates["start_date"] > current_end:
+            ctx.slots.pop("end_date", None)
 
     async def check(self, ctx: ActionContext) -> None:
         plan = await self.plan(ctx)
@@ -225,7 +238,8 @@ class LeaveRequestForm(Form):
             buttons = [Button(capitalized(type_name(t, code)), f"slot:leave_type:{code}") for code in LEAVE_TYPES]
             ctx.say("leave.ask_type", buttons=buttons)
         elif slot == "end_date" and ctx.slots.get("start_date"):
-            ctx.say("leave.ask_end", start=t.day_month(date.fromisoformat(ctx.slots["start_date"])))
+            start = date.fromisoformat(ctx.slots["start_date"])
+            ctx.say("leave.ask_end", start=span(t, start, start, today=ctx.today))
         else:
             ctx.say("leave.ask_dates", what=type_name(t, str(ctx.slots.get("leave_type", "annual"))))
 
@@ -250,7 +264,7 @@ class LeaveRequestForm(Form):
         summary = t(
             "leave.summary",
             what=capitalized(type_name(t, plan.leave_type.code)),
-            dates=span(t, plan.start, plan.end),
+            dates=span(t, plan.start, plan.end, today=ctx.today),
             days=count(t, plan.days, "working_day"),
         )
         ctx.replies.append(Reply(sentences(summary, *notes, t("leave.confirm_question"))))
@@ -305,7 +319,8 @@ async def show_balance(ctx: ActionContext) -> None:
     year = ctx.today.year
     rows = await leave.balances(ctx.session, ctx.employee, year)
     wanted = ctx.message.entity("leave_type")
-    if wanted in LEAVE_TYPES and any(row.leave_type == wanted for row in rows):
+    # Generic words for leave ("ta'til", "άδεια") read as annual, so only a more specific type narrows the table.
+    if wanted in LEAVE_TYPES and wanted != "annual" and any(row.leave_type == wanted for row in rows):
         rows = [row for row in rows if row.leave_type == wanted]
     if not rows:
         ctx.say("leave.balance_none", private=True)
