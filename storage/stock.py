@@ -115,6 +115,11 @@ def normalize(text: str) -> str:
     return " ".join(_singular(word) for word in words)
 
 
+def _codes(normalized: str) -> set[str]:
+    """Words with digits in them (A4, AAA-size 2, USB3): sizes and models that must match exactly."""
+    return {word for word in normalized.split() if any(ch.isdigit() for ch in word)}
+
+
 def _singular(word: str) -> str:
     if len(word) <= 3 or not word.isascii():
         return word
@@ -139,10 +144,14 @@ async def search_items(session: AsyncSession, query: str, *, limit: int = 5) -> 
             choices[len(choices)] = (item, label)
     normalized = {key: normalize(label) for key, (_, label) in choices.items()}
     best: dict[int, ItemMatch] = {}
+    wanted_codes = _codes(wanted)
     for _, score, key in process.extract(wanted, normalized, scorer=fuzz.WRatio, limit=limit * 6):
         item, label = choices[key]
         if normalized[key] == wanted:
             score = 100.0
+        elif not wanted_codes <= _codes(normalized[key]):
+            # "a3 paper" is not "A4 paper": a different model code may be suggested, never taken.
+            score = min(score, MATCH_SCORE - 1)
         if item.id not in best or best[item.id].score < score:
             best[item.id] = ItemMatch(item, float(score), label)
     ranked = sorted(best.values(), key=lambda match: (-match.score, match.item.name))

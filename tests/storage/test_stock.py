@@ -116,6 +116,16 @@ async def test_an_unknown_item_comes_with_did_you_mean_suggestions(database: Dat
     assert error.value.params["query"] == "paper clips" and error.value.params["suggestions"] == ["A4 paper"]
 
 
+async def test_a_different_size_or_model_is_suggested_never_taken(database: Database, store: Store) -> None:
+    # The catalogue has A4 paper only: "a3 paper" must not silently become A4.
+    async with database.sessions() as session:
+        with pytest.raises(NotFound) as error:
+            await stock.find_item(session, "a3 paper")
+        assert error.value.code == "item_not_found"
+        assert error.value.params["suggestions"][0] == store.items["PAP-A4-500"].name
+        assert (await stock.find_item(session, "A4 papers")).sku == "PAP-A4-500"
+
+
 async def test_a_query_close_to_two_items_asks_which(database: Database, store: Store) -> None:
     async with database.sessions() as session:
         with pytest.raises(NotFound) as error:
