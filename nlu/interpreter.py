@@ -1,0 +1,172 @@
+"""The trained NLU model: intent classifier + entity extractor + language detector, with Rasa's parse shape."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import joblib
+
+from nlu.classifier import ClassifierConfig, IntentClassifier
+from nlu.entities import EntityExtractor
+from nlu.language import LanguageDetector
+from nlu.training_data import TrainingData, load_training_data, training_files
+
+__all__ = ["ENGINE_VERSION", "Interpreter", "ModelFileError", "data_fingerprint"]
+
+log = logging.getLogger(__name__)
+
+ENGINE_VERSION = "1"
+_MODEL_FORMAT = "backoffice-nlu-model"
+RANKING_SIZE = 10
+MAX_ENTITY_CHARS = 1000  # entities are read from the start of a very long message only
+_HAS_WORD = re.compile(r"\w")
+
+
+class ModelFileError(RuntimeError):
+    """The model file is missing, unreadable or not one of ours."""
+
+
+def data_fingerprint(data_path: Path | str, config: ClassifierConfig | None = None, seed: int = 0) -> str:
+    """sha256 of the data files (names and bytes), the engine version, the classifier config and the seed."""
+    digest = hashlib.sha256()
+    digest.update(f"engine={ENGINE_VERSION};config={asdict(config or ClassifierConfig())};seed={seed}".encode())
+    for file in training_files(data_path):
+        digest.update(b"\x00" + file.name.encode() + b"\x00")
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+class Interpreter:
+    def __init__(
+        self,
+        classifier: IntentClassifier,
+        extractor: EntityExtractor,
+        detector: LanguageDetector | None,
+        default_language: str,
+        fingerprint: str = "",
+    ) -> None:
+        self.classifier = classifier
+        self.extractor = extractor
+        self.detector = detector
+        self.default_language = default_language
+        self.fingerprint = fingerprint
+
+    @classmethod
+    def train(
+        cls,
+        data: TrainingData,
+        *,
+        seed: int = 0,
+        config: ClassifierConfig | None = None,
+        validation: TrainingData | None = None,
+        fingerprint: str = "",
+    ) -> Interpreter:
+        """Train on ``data``; with ``validation`` (held out, never test data) the out-of-scope threshold is tuned."""
+        if not data.examples:
+            raise ValueError("no training examples")
+        texts = [example.text for example in data.examples]
+        classifier = IntentClassifier(config).fit(texts, [example.intent for example in data.examples], seed=seed)
+        if validation is not None and validation.examples:
+            classifier.tune_threshold(
+                [example.text for example in validation.examples],
+                [example.intent for example in validation.examples],
+            )
+        extractor = EntityExtractor(data.synonyms, data.lookups, data.regexes)
+        languages = [example.language for example in data.examples]
+        detector = LanguageDetector.fit(texts, languages) if len(set(languages)) > 1 else None
+        return cls(classifier, extractor, detector, languages[0], fingerprint)
+
+    def save(self, path: Path | str) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(path.name + ".tmp")
+        payload = {"format": _MODEL_FORMAT, "engine": ENGINE_VERSION, "fingerprint": self.fingerprint, "model": self}
+        joblib.dump(payload, temporary, compress=3)
+        temporary.replace(path)  # a reader never sees a half-written model
+
+    @classmethod
+    def load(cls, path: Path | str) -> Interpreter:
+        payload = cls._read(Path(path))
+        return payload["model"]
+
+    @staticmethod
+    def _read(path: Path) -> dict[str, Any]:
+        if not path.is_file():
+            raise ModelFileError(f"no model file at {path}")
+        try:
+            payload = joblib.load(path)
+        except Exception as exc:  # unpickling can fail in many ways; all mean "not a usable model"
+            raise ModelFileError(f"cannot read model file {path}: {exc}") from exc
+        if not isinstance(payload, dict) or payload.get("format") != _MODEL_FORMAT:
+            raise ModelFileError(f"{path} is not a Back Office Assistant NLU model")
+        if payload.get("engine") != ENGINE_VERSION or not isinstance(payload.get("model"), Interpreter):
+            raise ModelFileError(f"{path} was made by another engine version")
+        return payload
+
+    @classmethod
+    def load_or_train(
+        cls,
+        model_path: Path | str,
+        data_path: Path | str,
+        *,
+        seed: int = 0,
+        config: ClassifierConfig | None = None,
+        force: bool = False,
+    ) -> Interpreter:
+        """Load the model unless the data, engine or config changed since it was trained; else train and save."""
+        model_path = Path(model_path)
+        fingerprint = data_fingerprint(data_path, config, seed)
+        if not force and model_path.is_file():
+            try:
+                payload = cls._read(model_path)
+            except ModelFileError as exc:
+                log.warning("retraining: %s", exc)
+            else:
+                if payload["fingerprint"] == fingerprint:
+                    return payload["model"]
+        interpreter = cls.train(load_training_data(data_path), seed=seed, config=config, fingerprint=fingerprint)
+        interpreter.save(model_path)
+        return interpreter
+
+    @property
+    def intents(self) -> list[str]:
+        return [str(intent) for intent in self.classifier.classes]
+
+    def set_catalogue(self, items: Mapping[str, Iterable[str]]) -> None:
+        """Pass the live stock catalogue (canonical name → aliases) to the entity extractor."""
+        self.extractor.set_catalogue(items)
+
+    def detect_language(self, text: str, hint: str | None = None) -> str:
+        if self.detector is None:
+            return hint or self.default_language
+        return self.detector.detect(text, hint)
+
+    def parse(self, text: str, *, today: date | None = None, language_hint: str | None = None) -> dict[str, Any]:
+        """Rasa's ``POST /model/parse`` shape: text, intent, entities, intent_ranking (top 10), language."""
+        language = self.detect_language(text[:MAX_ENTITY_CHARS], language_hint)
+        if not _HAS_WORD.search(text):
+            # Empty, whitespace, emoji or punctuation only: nothing to classify or extract.
+            out_of_scope = self.classifier.out_of_scope
+            return {
+                "text": text,
+                "intent": {"name": out_of_scope, "confidence": 1.0},
+                "entities": [],
+                "intent_ranking": [{"name": out_of_scope, "confidence": 1.0}],
+                "language": language,
+            }
+        intent, confidence, ranking = self.classifier.rank(text)
+        entities = self.extractor.extract(text[:MAX_ENTITY_CHARS], language=language, today=today or date.today())
+        return {
+            "text": text,
+            "intent": {"name": intent, "confidence": confidence},
+            "entities": entities,
+            "intent_ranking": [{"name": name, "confidence": score} for name, score in ranking[:RANKING_SIZE]],
+            "language": language,
+        }
