@@ -100,7 +100,7 @@ async def test_an_urgent_russian_request_is_high_priority_network_and_flagged_to
 
 
 async def test_a_thin_request_asks_what_is_wrong_first(chat: Chat, company: Company, database: Database) -> None:
-    assert (await chat.say(company.alice, "I need IT help")).text == EN("tickets.ask_description")
+    assert (await chat.say(company.alice, "i have an IT problem")).text == EN("tickets.ask_description")
     said = await chat.say(company.alice, "I forgot my password and I'm locked out")
     assert said.text == EN("tickets.confirm", **labels(EN, "access", "normal"), description="I forgot my password and I'm locked out")
     await chat.press(company.alice, "Yes")
