@@ -1,5 +1,129 @@
-"""`backoffice nlu ...` commands (placeholder, replaced by the NLU work)."""
+"""`backoffice nlu ...`: train, try and evaluate the intent and entity models on any Rasa-format data."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
+from nlu.interpreter import Interpreter
+from nlu.training_data import TrainingDataError, load_training_data
+
 app = typer.Typer(help="Train, try and evaluate the intent and entity models.", no_args_is_help=True)
+
+PACKAGE_DATA = Path(__file__).resolve().parent / "data"
+DEFAULT_MODEL = Path("data/nlu/model.joblib")
+MODEL_ENV = "NLU_MODEL_PATH"
+
+DataOption = Annotated[
+    Path | None, typer.Option("--data", help="A Rasa NLU YAML file or a folder of them [default: the package's data].")
+]
+ModelOption = Annotated[
+    Path | None,
+    typer.Option("--model", help=f"Model file [default: ${MODEL_ENV} or {DEFAULT_MODEL}]."),
+]
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
+def _data_path(data: Path | None) -> Path:
+    path = data or PACKAGE_DATA
+    if not path.exists():
+        raise _fail(f"training data not found: {path}")
+    return path
+
+
+def _model_path(model: Path | None) -> Path:
+    return model or Path(os.environ.get(MODEL_ENV) or DEFAULT_MODEL)
+
+
+def _interpreter(data: Path | None, model: Path | None, *, force: bool = False) -> Interpreter:
+    try:
+        return Interpreter.load_or_train(_model_path(model), _data_path(data), force=force)
+    except (TrainingDataError, FileNotFoundError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command()
+def train(data: DataOption = None, model: ModelOption = None, force: bool = typer.Option(False, "--force", help="Retrain even if the model is up to date.")) -> None:  # fmt: skip
+    """Train the model (only when the data, engine or config changed, unless --force) and save it."""
+    model_path, data_path = _model_path(model), _data_path(data)
+    try:
+        up_to_date = not force and Interpreter.is_up_to_date(model_path, data_path)
+    except (TrainingDataError, FileNotFoundError) as exc:
+        raise _fail(str(exc)) from None
+    if up_to_date:
+        typer.echo(f"model up to date: {model_path}")
+        return
+    started = time.perf_counter()
+    interpreter = _interpreter(data, model, force=True)
+    typer.echo(
+        f"trained {len(interpreter.intents)} intents in {time.perf_counter() - started:.1f} s → {model_path}"
+    )
+
+
+def _today(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _fail(f"--today must be a date as YYYY-MM-DD, got {value!r}") from None
+
+
+def _human(result: dict[str, Any]) -> str:
+    intent = result["intent"]
+    entities = " ".join(f"{e['entity']}={e['value']}" for e in result["entities"])
+    return f"{intent['name']} ({intent['confidence']:.2f}) [{result['language']}]" + (f" {entities}" if entities else "")
+
+
+@app.command()
+def parse(
+    text: Annotated[str | None, typer.Argument(help="The message; without it, one message per line from stdin.")] = None,
+    today: Annotated[str | None, typer.Option("--today", help="Resolve dates against this day (YYYY-MM-DD).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print Rasa's parse JSON.")] = False,
+    data: DataOption = None,
+    model: ModelOption = None,
+    language: Annotated[str | None, typer.Option("--language", help="Language hint (en, ru, uz, az, el, vi).")] = None,
+) -> None:
+    """Parse a message (or stdin lines) into intent, entities and language."""
+    day = _today(today)
+    interpreter = _interpreter(data, model)
+    if text is not None:
+        result = interpreter.parse(text, today=day, language_hint=language)
+        typer.echo(json.dumps(result, ensure_ascii=False) if as_json else _human(result))
+        return
+    for line in sys.stdin:
+        message = line.rstrip("\r\n")
+        result = interpreter.parse(message, today=day, language_hint=language)
+        typer.echo(json.dumps(result, ensure_ascii=False))
+
+
+@app.command()
+def evaluate(
+    data: DataOption = None,
+    folds: Annotated[int, typer.Option("--folds", min=2, help="Number of cross-validation folds.")] = 5,
+    out: Annotated[Path, typer.Option("--out", help="Folder for report.md, report.json and the PNG.")] = Path(
+        "reports/nlu"
+    ),
+) -> None:
+    """Cross-validate on the training data and write a Markdown/JSON report with a confusion matrix."""
+    from nlu.evaluate import cross_validate, summary_table, write_report  # matplotlib only when evaluating
+
+    try:
+        training_data = load_training_data(_data_path(data))
+        result = cross_validate(training_data, folds=folds)
+    except (TrainingDataError, FileNotFoundError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    written = write_report(result, out)
+    typer.echo(summary_table(result))
+    typer.echo(f"report: {', '.join(str(path) for path in written)}")

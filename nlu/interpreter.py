@@ -111,6 +111,17 @@ class Interpreter:
         return payload
 
     @classmethod
+    def is_up_to_date(
+        cls, model_path: Path | str, data_path: Path | str, *, seed: int = 0, config: ClassifierConfig | None = None
+    ) -> bool:
+        """Whether the model file exists, is readable and was trained on exactly this data, engine and config."""
+        try:
+            payload = cls._read(Path(model_path))
+        except ModelFileError:
+            return False
+        return bool(payload["fingerprint"] == data_fingerprint(data_path, config, seed))
+
+    @classmethod
     def load_or_train(
         cls,
         model_path: Path | str,
