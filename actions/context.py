@@ -103,7 +103,7 @@ class ActionContext:
         """Queue a message for someone else, written in their language; delivered by the outbox worker."""
         reply = build(Translator(recipient.language))
         await outbox.enqueue(
-            self.session, recipient.id, reply.to_dict(), idempotency_key=idempotency_key, due_at=due_at
+            self.session, recipient.id, reply.to_dict(), idempotency_key=idempotency_key, due_at=due_at or self.now
         )
 
 

@@ -9,7 +9,7 @@ re-run from the start on the fresh state, so nothing is lost or applied twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -166,8 +166,8 @@ class Dialogue:
             await self._start_form(ctx, state, self.routes.forms[intent])
         elif intent in self.routes.intents:
             state["fails"] = 0
-            await self.routes.intents[intent](ctx)
-            await self._follow_up(ctx, state)
+            if await self._guarded(ctx, self.routes.intents[intent](ctx)):
+                await self._follow_up(ctx, state)
         elif intent in ("affirm", "deny"):
             ctx.say("core.nothing_to_confirm")
         elif intent == "cancel":
@@ -185,6 +185,17 @@ class Dialogue:
             )
         else:
             ctx.say("core.not_understood")
+
+    @staticmethod
+    async def _guarded(ctx: ActionContext, work: Awaitable[None]) -> bool:
+        """Run a handler in a savepoint: a rule's refusal is told to the person and undoes its partial writes."""
+        try:
+            async with ctx.session.begin_nested():
+                await work
+        except DomainError as error:
+            ctx.say_error(error)
+            return False
+        return True
 
     async def _follow_up(self, ctx: ActionContext, state: dict[str, Any]) -> None:
         if ctx.follow_up is None:
@@ -304,12 +315,7 @@ class Dialogue:
         elif kind == "intent":
             await self._dispatch(ctx, state, rest)
         elif kind in self.routes.buttons:
-            try:
-                async with ctx.session.begin_nested():
-                    await self.routes.buttons[kind](ctx, rest.split(":") if rest else [])
-            except DomainError as error:
-                ctx.say_error(error)
-                return
-            await self._follow_up(ctx, state)
+            if await self._guarded(ctx, self.routes.buttons[kind](ctx, rest.split(":") if rest else [])):
+                await self._follow_up(ctx, state)
         else:
             ctx.say("core.button_expired")
