@@ -13,7 +13,7 @@ from actions import default_routes
 from bot.dialogue import Dialogue
 from bot.settings import Settings
 from nlu import Interpreter
-from nlu.cli import DEFAULT_DATA
+from nlu.cli import PACKAGE_DATA
 from storage.base import utcnow
 from storage.database import Database
 from storage.stock import StockItem
@@ -25,7 +25,7 @@ def model_path(settings: Settings) -> Path:
 
 def load_interpreter(settings: Settings) -> Interpreter:
     """The trained model, retrained first if the training data changed since it was saved."""
-    return Interpreter.load_or_train(model_path(settings), DEFAULT_DATA)
+    return Interpreter.load_or_train(model_path(settings), PACKAGE_DATA)
 
 
 async def load_catalogue(database: Database, interpreter: Interpreter) -> None:

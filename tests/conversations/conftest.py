@@ -24,7 +24,7 @@ from bot.delivery import deliver_due
 from bot.dialogue import Dialogue
 from bot.messages import Incoming
 from nlu import Interpreter
-from nlu.cli import DEFAULT_DATA
+from nlu.cli import PACKAGE_DATA
 from storage import people
 from storage.database import Database
 from storage.people import Employee
@@ -35,7 +35,7 @@ NOW = datetime(2026, 11, 23, 6, 0)  # 09:00 in Baku, 11:00 in Tashkent: Monday m
 
 @pytest.fixture(scope="session")
 def interpreter(tmp_path_factory: pytest.TempPathFactory) -> Interpreter:
-    return Interpreter.load_or_train(tmp_path_factory.mktemp("nlu") / "model.joblib", Path(DEFAULT_DATA))
+    return Interpreter.load_or_train(tmp_path_factory.mktemp("nlu") / "model.joblib", Path(PACKAGE_DATA))
 
 
 @dataclass
