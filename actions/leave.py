@@ -19,7 +19,7 @@ from actions.i18n import Translator
 from actions.registry import Routes
 from actions.replies import Button, Reply, Table
 from storage import leave, people
-from storage.errors import Conflict, DomainError, PermissionDenied
+from storage.errors import Conflict, DomainError, InvalidRequest, PermissionDenied
 from storage.leave import LeaveRequest, LeaveStatus
 from storage.people import Employee, Role
 
@@ -244,8 +244,17 @@ class LeaveRequestForm(Form):
             ctx.say("leave.ask_dates", what=type_name(t, str(ctx.slots.get("leave_type", "annual"))))
 
     async def confirm(self, ctx: ActionContext) -> None:
-        plan = await self.plan(ctx)
-        assert plan is not None  # check() passed on these slots in this very turn
+        try:
+            plan = await self.plan(ctx)
+        except SlotError as problem:
+            # The core re-shows a confirmation without check() (a resumed form, a re-ask) and the facts may have
+            # moved on since (a new day, a balance spent elsewhere): say why and ask again instead.
+            for slot in problem.slots:
+                ctx.slots.pop(slot, None)
+            ctx.say_error(problem.error)
+            self.ask(ctx, self.missing(ctx.slots) or "start_date")
+            return
+        assert plan is not None
         t = ctx.t
         skipped = sorted(day for day in plan.holidays if day.weekday() < 5)
         notes = [
@@ -271,6 +280,8 @@ class LeaveRequestForm(Form):
 
     async def submit(self, ctx: ActionContext) -> None:
         slots = ctx.slots
+        if self.missing(slots) is not None:  # a "yes" to a confirmation that was withdrawn (see confirm)
+            raise InvalidRequest("The leave request is incomplete.", code="invalid_request")
         request = await leave.request_leave(
             ctx.session,
             ctx.employee,

@@ -279,3 +279,19 @@ async def test_nothing_to_cancel_is_said_plainly(chat: Chat, company: Company, d
     said = await chat.say(company.alice, "cancel my leave request")
     assert "You have no pending or upcoming leave that could be cancelled." in said.text
     assert await requests_of(database, company.alice) == []
+
+
+async def test_a_confirmation_gone_stale_meanwhile_is_not_shown_again(chat: Chat, company: Company, database: Database) -> None:
+    said = await chat.say(company.alice, "study leave from 1 to 4 December")
+    assert "Study leave, Tue 1 Dec – Fri 4 Dec: 3 working days." in said.text
+    await file_leave(database, company.alice, "study", date(2026, 12, 7), date(2026, 12, 18))  # filed elsewhere: 10 days
+
+    said = await chat.say(company.alice, "what's my leave balance")
+    assert "Your leave for 2026:" in said.text
+    assert "There aren't enough days left on your 2026 balance: this needs 3." in said.text
+    assert "For which days do you need study leave?" in said.text
+    assert "Shall I file it?" not in said.text
+
+    said = await chat.say(company.alice, "yes")
+    assert "Shall I file it?" not in said.text
+    assert [r.leave_type for r in await requests_of(database, company.alice)] == ["study"]
