@@ -242,8 +242,12 @@ def demo(
 
 
 def demo_login(summary: object) -> str:
-    logins = getattr(summary, "logins", None) or {}
-    return str(logins.get("employee") or next(iter(logins.values())))
+    """The first plain employee of the demo summary's logins (role → emails)."""
+    logins: dict[str, list[str]] = getattr(summary, "logins", None) or {}
+    emails = logins.get("employee") or next(iter(logins.values()), [])
+    if not emails:
+        raise typer.BadParameter("the demo company has no one to log in as; pass --as EMAIL")
+    return emails[0]
 
 
 def main() -> None:
