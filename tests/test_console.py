@@ -1,0 +1,104 @@
+"""`backoffice chat` in the terminal: a script or piped stdin, numbered buttons, `/as` to switch person.
+
+The command runs for real through Typer's CliRunner against a prepared database (SQLite file or a PostgreSQL
+schema); DATA_DIR holds the NLU model, trained once for this module.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from actions.i18n import Translator
+from bot.channels.console import ConsoleChat
+from bot.cli import app
+from nlu import Interpreter
+from nlu.cli import DEFAULT_DATA
+from storage import people
+from storage.database import Database
+from tests.conftest import in_schema
+from tests.factories import make_company
+
+EN = Translator("en")
+NOW = "2026-11-23T09:00"  # Monday morning in Tashkent
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("data")
+    Interpreter.load_or_train(directory / "nlu" / "model.joblib", Path(DEFAULT_DATA))
+    return directory
+
+
+@pytest.fixture
+async def prepared_url(database: Database, backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The test company, in the database the `database` fixture made, as a URL for the command line."""
+    async with database.transaction() as session:
+        company = await make_company(session)
+        await people.link_identity(session, company.alice, "console", company.alice.email)
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    url, schema = request.getfixturevalue("postgres_schema")
+    return in_schema(url, schema)
+
+
+@pytest.fixture
+def cli(prepared_url: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[CliRunner]:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    # ConsoleChat's `out=sys.stdout` default is bound when the module is first imported, i.e. to the first
+    # CliRunner's (since closed) stream; write to whatever stdout is current, as a fresh process would.
+    monkeypatch.setattr(ConsoleChat, "write", lambda self, text: print(text, file=sys.stdout, flush=True))
+    monkeypatch.setenv("DATABASE_URL", prepared_url)
+    monkeypatch.setenv("DATA_DIR", str(data_dir))
+    monkeypatch.setenv("TIMEZONE", "Asia/Tashkent")
+    yield CliRunner()
+
+
+def test_a_script_shows_replies_numbered_buttons_and_other_people_s_messages(cli: CliRunner, tmp_path: Path) -> None:
+    script = tmp_path / "script.txt"
+    script.write_text(
+        "hello\n"
+        "I need annual leave from 1 to 2 December\n"
+        "1\n"
+        "/as maria@example.com\n"
+        "1\n"
+        "/as alice@example.com\n",
+        encoding="utf-8",
+    )
+    result = cli.invoke(app, ["chat", "--as", "alice@example.com", "--script", str(script), "--now", NOW])
+    assert result.exit_code == 0, result.output
+    out = result.output
+
+    assert "(you are now Alice Able <alice@example.com>, roles: employee)" in out
+    assert "alice@example.com> hello" in out  # the script is echoed after the prompt
+    assert f"bot: {EN('smalltalk.greet', name='Alice')}" in out
+    assert "[1] Yes  [2] No" in out  # the leave confirmation, as numbered choices
+    assert "(new message for Maria Manager — /as maria@example.com to read it)" in out
+
+    maria = out.split("(you are now Maria Manager")[1]
+    assert maria.startswith(" <maria@example.com>, roles: employee, manager)\n(1 new message for you)")
+    assert "[1] " in maria.split("maria@example.com> 1")[0]  # the request came with decision buttons
+    after_decision = maria.split("maria@example.com> 1")[1]
+    assert "bot: " in after_decision
+    assert "(new message for Alice Able — /as alice@example.com to read it)" in after_decision
+
+    alice_again = out.split("(you are now Alice Able")[2]
+    assert "(1 new message for you)" in alice_again
+
+
+def test_piped_stdin_is_read_line_by_line(cli: CliRunner) -> None:
+    result = cli.invoke(app, ["chat", "--as", "alice@example.com", "--now", NOW], input="hi\nwhat can you do?\n/quit\nhello\n")
+    assert result.exit_code == 0, result.output
+    assert f"bot: {EN('smalltalk.greet', name='Alice')}" in result.output
+    assert EN("smalltalk.help_intro", name="Alice") in result.output
+    assert result.output.count("bot: ") == 2  # /quit ended the chat before the last line
+
+
+def test_an_unknown_person_is_refused(cli: CliRunner) -> None:
+    result = cli.invoke(app, ["chat", "--as", "nobody@example.com", "--now", NOW], input="hello\n")
+    assert result.exit_code == 1
+    assert "(no active employee with the email 'nobody@example.com')" in result.output
