@@ -168,8 +168,7 @@ async def _tell(
                 private=True,
             )
 
-        # due_at: the turn's clock, not the wall clock (ActionContext.notify defaults to the latter).
-        await ctx.notify(person, build, idempotency_key=f"escalation:{case.id}:{event}:{person.id}", due_at=ctx.now)
+        await ctx.notify(person, build, idempotency_key=f"escalation:{case.id}:{event}:{person.id}")
 
 
 def _hr_buttons(t: Translator, case_id: int) -> tuple[Button, ...]:

@@ -72,11 +72,9 @@ async def _show(ctx: ActionContext, owner: Employee, period: str | None) -> None
     try:
         payslip = await payroll.read_payslip(ctx.session, ctx.employee, employee_id=owner.id, period=period)
     except DomainError as refused:
-        # Intent handlers are not wrapped by the core (only buttons and form submits are): answer the rule here.
-        if refused.code == "payslip_not_found":
-            await _say_missing(ctx, owner, period)
-        else:
-            ctx.say_error(refused)
+        if refused.code != "payslip_not_found":
+            raise  # the core tells the person why
+        await _say_missing(ctx, owner, period)
         return
     ctx.say(
         "payslips.own" if owner.id == ctx.employee.id else "payslips.of_colleague",
