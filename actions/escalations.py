@@ -30,6 +30,8 @@ SUBJECT_CHARS = 80
 ADDS_TO_TEXT = frozenset({"out_of_scope", "hr_escalate"})
 """Intents that, typed while a message waits for confirmation, are taken as more text for it (any other request
 is answered as usual and the confirmation asked again)."""
+MIN_ADDED_WORDS = 4
+"""A short reply the NLU could not place ('send it', 'ok go') is an unsure yes or no, not more text for HR."""
 
 
 class EscalateForm(Form):
@@ -183,6 +185,8 @@ def _added_text(ctx: ActionContext, slot: str) -> dict[str, Any]:
     """While waiting for yes/no, more free text is added to the message (yes/no/cancel are left to the core)."""
     text = ctx.message.text.strip()
     if ctx.message.intent not in ADDS_TO_TEXT or not text:
+        return {}
+    if ctx.message.intent == "out_of_scope" and len(text.split()) < MIN_ADDED_WORDS:
         return {}
     return {slot: f"{ctx.slots.get(slot, '')}\n{text}".strip()}
 

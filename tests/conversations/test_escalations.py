@@ -157,3 +157,20 @@ async def test_cancelling_while_asked_files_nothing(chat: Chat, company: Company
     assert "cancelled" in said.text
     assert await cases(database) == []
     assert await chat.inbox(company.hr) == []
+
+
+async def test_more_text_typed_at_the_confirmation_is_added_to_the_message(
+    chat: Chat, company: Company, database: Database
+) -> None:
+    await chat.say(company.alice, "I want to talk to HR")
+    await chat.say(company.alice, "My manager keeps booking meetings over my lunch break")
+
+    said = await chat.say(company.alice, "also, it has happened three times this month")
+    assert "lunch break\nalso, it has happened three times this month" in said.text
+    assert [button.label for button in said.buttons] == ["Yes", "No"]
+    said = await chat.say(company.alice, "go ahead")
+
+    assert "case #" in said.text
+    [case] = await cases(database)
+    assert case.messages[0].text == "My manager keeps booking meetings over my lunch break\nalso, it has happened three times this month"
+    assert case.subject == "My manager keeps booking meetings over my lunch break"
