@@ -187,3 +187,16 @@ async def test_vietnamese_and_greek_reminders(chat: Chat, company: Company, data
 
     assert [r.payload["text"] for r in await reminders_of(database, company.keeper.id)] == ["⏰ Nhắc việc: gọi ngân hàng"]
     assert [r.payload["text"] for r in await reminders_of(database, company.it_agent.id)] == ["⏰ Υπενθύμιση: να στείλω την αναφορά"]
+
+
+async def test_azerbaijani_reminder_and_list(chat: Chat, company: Company, database: Database) -> None:
+    said = await chat.say(company.hr, "15:00-da müştəriyə zəng etməyi xatırlat")
+    assert said.text == AZ("reminders.confirm", when="bu gün, saat 15:00", what="müştəriyə zəng etməyi")
+    await chat.press(company.hr, "Bəli")
+    said = await chat.say(company.hr, "hansı xatırlatmalarım var?")
+    assert said.text.splitlines() == [
+        AZ("reminders.list_title"),
+        AZ("reminders.list_item", day=AZ.day_month(NOW.date()), time="15:00", what="müştəriyə zəng etməyi"),
+    ]
+    [stored] = await reminders_of(database, company.hr.id)
+    assert stored.due_at == datetime(2026, 11, 23, 10, 0)

@@ -37,6 +37,9 @@ async def test_greeting_by_first_name_in_the_language_of_the_message(chat: Chat,
     said = await chat.say(company.bob, "assalomu alaykum")
     assert said.text.startswith(UZ("smalltalk.greet", name="Bob"))
 
+    said = await chat.say(company.hr, "salam")
+    assert said.text.startswith(AZ("smalltalk.greet", name="Hana"))
+
     said = await chat.say(company.manager, "καλημερα")
     assert said.text.startswith(EL("smalltalk.greet", name="Maria"))
     assert await outbox_size(database) == 0

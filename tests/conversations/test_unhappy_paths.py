@@ -16,7 +16,7 @@ from storage.outbox import OutboxMessage
 from tests.conversations.conftest import NOW, Chat
 from tests.factories import Company
 
-EN, RU, UZ, VI = (Translator(language) for language in ("en", "ru", "uz", "vi"))
+EN, RU, VI = (Translator(language) for language in ("en", "ru", "vi"))
 CONVERSATION_TABLES = {"conversation_states", "seen_events"}
 
 
