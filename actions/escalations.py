@@ -17,7 +17,6 @@ from actions.i18n import Translator
 from actions.registry import Routes
 from actions.replies import Button, Reply
 from storage import escalations, people
-from storage.errors import DomainError
 from storage.escalations import Direction, Escalation, EscalationMessage, EscalationStatus
 from storage.people import Employee, Role
 
