@@ -119,7 +119,10 @@ async def _already_decided(ctx: ActionContext, request: LeaveRequest, *, from_bu
         name = await leave_chat.name_of(ctx.session, request.employee_id)
         ctx.say("approvals.already_cancelled", name=name, replaces_source=from_button, **params)
         return
-    decider = await leave_chat.name_of(ctx.session, request.approver_id) or ctx.t("leave.no_approval_needed")
+    if request.approver_id is None:  # a type that needs no approval (sick leave) was approved when filed
+        ctx.say("approvals.already_registered", replaces_source=from_button, **params)
+        return
+    decider = await leave_chat.name_of(ctx.session, request.approver_id)
     key = "approvals.already_approved" if request.status is LeaveStatus.APPROVED else "approvals.already_rejected"
     ctx.say(key, decider=decider, replaces_source=from_button, **params)
 

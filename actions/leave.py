@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from babel import Locale
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.context import ActionContext
 from actions.forms import Form, SlotError
@@ -90,7 +91,7 @@ def sentences(*parts: str) -> str:
     return " ".join(part for part in parts if part)
 
 
-async def decider_for(session: Any, employee: Employee) -> Employee | None:
+async def decider_for(session: AsyncSession, employee: Employee) -> Employee | None:
     """Who decides this person's leave: their manager, else someone in HR (never the person themselves)."""
     if employee.manager_id is not None:
         manager = await session.get(Employee, employee.manager_id)
@@ -102,7 +103,7 @@ async def decider_for(session: Any, employee: Employee) -> Employee | None:
     return None
 
 
-async def name_of(session: Any, employee_id: int | None) -> str:
+async def name_of(session: AsyncSession, employee_id: int | None) -> str:
     if employee_id is None:
         return ""
     found = await session.get(Employee, employee_id)

@@ -182,3 +182,13 @@ async def test_hr_decides_for_someone_without_a_manager_and_a_withdrawn_request_
     said = await chat.press_payload(company.manager, f"leave:approve:{withdrawn.id}")
     assert f"Alice Able has withdrawn request #{withdrawn.id}" in said.text
     assert (await request_row(database, withdrawn.id)).status is LeaveStatus.CANCELLED
+
+
+async def test_sick_leave_needs_no_decision_in_vietnamese(chat: Chat, company: Company, database: Database) -> None:
+    sick = await file_leave(database, company.alice, date(2026, 11, 24), date(2026, 11, 24), kind="sick")
+
+    said = await chat.say(company.manager, f"duyệt {sick.id}")
+    assert said.text == f"Đơn #{sick.id} (nghỉ ốm, Th 3 24 thg 11) không cần duyệt: đơn đã được ghi nhận ngay khi gửi."
+    row = await request_row(database, sick.id)
+    assert (row.status, row.approver_id) == (LeaveStatus.APPROVED, None)
+    assert await decisions_recorded(database, sick.id) == 0
