@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from nlu import Interpreter
+from nlu.cli import PACKAGE_DATA
 from storage import migrate
 from storage.database import Database, async_url
 from storage.leave import ensure_leave_types
@@ -36,6 +38,19 @@ def run_blocking(coroutine: Coroutine[Any, Any, None]) -> None:
 
 def in_schema(url: str, schema: str) -> str:
     return async_url(url).update_query_dict({"search_path": schema}).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def nlu_model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The assistant's NLU model, trained once per test session from the shipped data."""
+    path = tmp_path_factory.mktemp("nlu") / "model.joblib"
+    Interpreter.load_or_train(path, PACKAGE_DATA)
+    return path
+
+
+@pytest.fixture(scope="session")
+def interpreter(nlu_model_file: Path) -> Interpreter:
+    return Interpreter.load(nlu_model_file)
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ schema); DATA_DIR holds the NLU model, trained once for this module.
 
 from __future__ import annotations
 
-import sys
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,10 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from actions.i18n import Translator
-from bot.channels.console import ConsoleChat
 from bot.cli import app
-from nlu import Interpreter
-from nlu.cli import DEFAULT_DATA
 from storage import people
 from storage.database import Database
 from tests.conftest import in_schema
@@ -28,9 +25,11 @@ NOW = "2026-11-23T09:00"  # Monday morning in Tashkent
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def data_dir(tmp_path_factory: pytest.TempPathFactory, nlu_model_file: Path) -> Path:
+    """A DATA_DIR holding the session's trained model, as `backoffice chat` expects to find it."""
     directory = tmp_path_factory.mktemp("data")
-    Interpreter.load_or_train(directory / "nlu" / "model.joblib", Path(DEFAULT_DATA))
+    (directory / "nlu").mkdir()
+    shutil.copy(nlu_model_file, directory / "nlu" / "model.joblib")
     return directory
 
 
@@ -49,9 +48,6 @@ async def prepared_url(database: Database, backend: str, request: pytest.Fixture
 @pytest.fixture
 def cli(prepared_url: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[CliRunner]:
     monkeypatch.chdir(tmp_path)  # no stray .env
-    # ConsoleChat's `out=sys.stdout` default is bound when the module is first imported, i.e. to the first
-    # CliRunner's (since closed) stream; write to whatever stdout is current, as a fresh process would.
-    monkeypatch.setattr(ConsoleChat, "write", lambda self, text: print(text, file=sys.stdout, flush=True))
     monkeypatch.setenv("DATABASE_URL", prepared_url)
     monkeypatch.setenv("DATA_DIR", str(data_dir))
     monkeypatch.setenv("TIMEZONE", "Asia/Tashkent")

@@ -27,7 +27,7 @@ HELP = "Type a message; a number or a button's label presses it; /as EMAIL switc
 
 class ConsoleChat:
     def __init__(
-        self, database: Database, dialogue: Dialogue, *, out: TextIO = sys.stdout, clock: Callable[[], datetime]
+        self, database: Database, dialogue: Dialogue, *, out: TextIO | None = None, clock: Callable[[], datetime]
     ) -> None:
         self.database = database
         self.dialogue = dialogue
@@ -117,7 +117,8 @@ class ConsoleChat:
                 self.write("     " + "  ".join(labels))
 
     def write(self, text: str) -> None:
-        print(text, file=self.out, flush=True)
+        # Resolved on each write, not at import: whoever runs us may have replaced sys.stdout since.
+        print(text, file=self.out or sys.stdout, flush=True)
 
     async def run(self, lines: Iterable[str], *, echo: bool) -> None:
         for line in lines:

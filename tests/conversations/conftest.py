@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
@@ -24,18 +23,12 @@ from bot.delivery import deliver_due
 from bot.dialogue import Dialogue
 from bot.messages import Incoming
 from nlu import Interpreter
-from nlu.cli import PACKAGE_DATA
 from storage import people
 from storage.database import Database
 from storage.people import Employee
 from tests.factories import Company, make_company
 
 NOW = datetime(2026, 11, 23, 6, 0)  # 09:00 in Baku, 11:00 in Tashkent: Monday morning everywhere we test
-
-
-@pytest.fixture(scope="session")
-def interpreter(tmp_path_factory: pytest.TempPathFactory) -> Interpreter:
-    return Interpreter.load_or_train(tmp_path_factory.mktemp("nlu") / "model.joblib", Path(PACKAGE_DATA))
 
 
 @dataclass
