@@ -40,7 +40,7 @@ MAX_LISTED = 10
 SLOTS_FOR_ERROR = {
     "unknown_leave_type": ("leave_type",),
     "end_before_start": ("end_date",),
-    "half_days_clash": ("start_date", "end_date"),
+    "half_days_clash": ("half_day_start", "half_day_end"),
 }
 DATE_SLOTS = ("start_date", "end_date")
 
@@ -135,6 +135,10 @@ def dates_of(ctx: ActionContext, name: str) -> list[date]:
     return found
 
 
+def half_days(slots: dict[str, Any]) -> dict[str, bool]:
+    return {"half_day_start": bool(slots.get("half_day_start")), "half_day_end": bool(slots.get("half_day_end"))}
+
+
 # --- requesting ---------------------------------------------------------------------------------------------------
 
 
@@ -160,7 +164,19 @@ class LeaveRequestForm(Form):
         if dates:
             self._apply_correction(ctx, dates)
         updates.update(dates)
+        updates.update(self._half_days(ctx))
         return updates
+
+    @staticmethod
+    def _half_days(ctx: ActionContext) -> dict[str, bool]:
+        """An optional `half_day` entity (morning / afternoon / half): the NLU contract doesn't carry it yet."""
+        found = {str(value) for value in ctx.message.values("half_day")}
+        flags: dict[str, bool] = {}
+        if found & {"afternoon", "half"}:
+            flags["half_day_start"] = True  # off from midday: the first day counts half
+        if "morning" in found:
+            flags["half_day_end"] = True  # off until midday: the last day counts half
+        return flags
 
     @staticmethod
     def _dates(ctx: ActionContext, awaiting: str | None) -> dict[str, str]:
@@ -229,6 +245,7 @@ class LeaveRequestForm(Form):
                 start=date.fromisoformat(slots["start_date"]),
                 end=date.fromisoformat(slots["end_date"]),
                 today=ctx.today,
+                **half_days(slots),
             )
         except DomainError as error:
             raise SlotError(SLOTS_FOR_ERROR.get(error.code, DATE_SLOTS), error) from error
@@ -290,6 +307,7 @@ class LeaveRequestForm(Form):
             start=date.fromisoformat(slots["start_date"]),
             end=date.fromisoformat(slots["end_date"]),
             today=ctx.today,
+            **half_days(slots),
         )
         decider = await decider_for(ctx.session, ctx.employee)
         requester = ctx.employee.name
