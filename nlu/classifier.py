@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -48,7 +49,8 @@ class ClassifierConfig:
     stem_length: int = 5
     stem_pair_window: int = 4
     char_ngrams: tuple[int, int] = (2, 5)
-    min_df: int = 1
+    min_df: int = 2
+    min_df_from_examples: int = 10_000
     svm_c: float = 0.5
     temperature: float = 4.0
     max_chars: int = 500
@@ -83,23 +85,65 @@ class WordAnalyzer:
         return features
 
 
-def _char_preprocessor(text: str) -> str:
-    return fold_accents(normalize_text(text))
+class CharAnalyzer:
+    """Character n-grams inside word boundaries of the accent-stripped text (sklearn's ``char_wb``)."""
+
+    def __init__(self, config: ClassifierConfig) -> None:
+        self.low, self.high = config.char_ngrams
+
+    def __call__(self, text: str) -> list[str]:
+        grams: list[str] = []
+        for word in fold_accents(normalize_text(text)).split():
+            padded = f" {word} "
+            for size in range(self.low, self.high + 1):
+                if size >= len(padded):
+                    grams.append(padded)
+                    break
+                grams.extend(padded[i : i + size] for i in range(len(padded) - size + 1))
+        return grams
+
+
+class FeatureBlock:
+    """A fitted sublinear TF-IDF block, L2-normalised: vocabulary and idf only, without sklearn's per-call checks."""
+
+    def __init__(self, analyzer: WordAnalyzer | CharAnalyzer, vectorizer: TfidfVectorizer) -> None:
+        self.analyzer = analyzer
+        self.vocabulary: dict[str, int] = {str(k): int(v) for k, v in vectorizer.vocabulary_.items()}
+        self.idf = np.asarray(vectorizer.idf_, dtype=np.float32)
+
+    def __len__(self) -> int:
+        return len(self.vocabulary)
+
+    def columns(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        counts = Counter(column for gram in self.analyzer(text) if (column := self.vocabulary.get(gram)) is not None)
+        if not counts:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        columns = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+        values = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float32, count=len(counts)))) * self.idf[columns]
+        return columns, values / np.linalg.norm(values)
+
+
+def _vectorize(blocks: Sequence[FeatureBlock], texts: Sequence[str]) -> sp.csr_matrix:
+    indptr, indices, data = [0], [], []
+    for text in texts:
+        offset = 0
+        for block in blocks:
+            columns, values = block.columns(text)
+            indices.append(columns + offset)
+            data.append(values)
+            offset += len(block)
+        indptr.append(indptr[-1] + sum(len(part) for part in indices[-len(blocks) :]))
+    width = sum(len(block) for block in blocks)
+    return sp.csr_matrix(
+        (np.concatenate(data), np.concatenate(indices), np.asarray(indptr)), shape=(len(texts), width), dtype=np.float32
+    )
 
 
 class IntentClassifier:
     def __init__(self, config: ClassifierConfig | None = None) -> None:
         self.config = config or ClassifierConfig()
         self.classes: np.ndarray = np.array([], dtype=object)
-        self._word = TfidfVectorizer(analyzer=WordAnalyzer(self.config), sublinear_tf=True, min_df=self.config.min_df)
-        self._char = TfidfVectorizer(
-            analyzer="char_wb",
-            preprocessor=_char_preprocessor,
-            ngram_range=self.config.char_ngrams,
-            sublinear_tf=True,
-            min_df=self.config.min_df,
-            dtype=np.float32,
-        )
+        self._blocks: list[FeatureBlock] = []
         self._weights: np.ndarray = np.zeros((0, 0), dtype=np.float32)
         self._bias: np.ndarray = np.zeros(0, dtype=np.float32)
         self._oos_index: int | None = None
@@ -108,7 +152,15 @@ class IntentClassifier:
         if len(set(intents)) < 2:
             raise ValueError("the intent classifier needs at least two intents")
         texts = [self._clip(text) for text in texts]
-        features = sp.hstack([self._word.fit_transform(texts), self._char.fit_transform(texts)]).tocsr()
+        # Dropping n-grams seen once halves a large model at no cost in accuracy; a small data set needs them all.
+        min_df = self.config.min_df if len(texts) >= self.config.min_df_from_examples else 1
+        matrices = []
+        self._blocks = []
+        for analyzer in (WordAnalyzer(self.config), CharAnalyzer(self.config)):
+            vectorizer = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, min_df=min_df, dtype=np.float32)
+            matrices.append(vectorizer.fit_transform(texts))
+            self._blocks.append(FeatureBlock(analyzer, vectorizer))
+        features = sp.hstack(matrices).tocsr()
         svm = LinearSVC(C=self.config.svm_c, random_state=seed).fit(features, list(intents))
         self.classes = np.asarray(svm.classes_, dtype=object)
         # Stored transposed and in float32: half the size on disk, and a row vector times it is one BLAS call.
@@ -128,8 +180,8 @@ class IntentClassifier:
     def decision_scores(self, texts: Sequence[str]) -> np.ndarray:
         """Raw SVM scores, one row per text and one column per class of ``classes``."""
         clipped = [self._clip(text) for text in texts]
-        features = sp.hstack([self._word.transform(clipped), self._char.transform(clipped)]).tocsr()
-        return np.asarray(features @ self._weights) + self._bias
+        # float32 on both sides, or scipy would upcast (copy) the whole weight matrix on every call.
+        return np.asarray(_vectorize(self._blocks, clipped) @ self._weights) + self._bias
 
     def oos_margins(self, scores: np.ndarray) -> np.ndarray:
         """How far the best in-scope intent beats out-of-scope (or its raw score when there is no such class)."""
