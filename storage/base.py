@@ -6,10 +6,9 @@ stores `utcnow()` values; conversion to a person's zone happens only when someth
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 from typing import Any
-
-import enum
 
 from sqlalchemy import JSON, DateTime, Enum, MetaData
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
