@@ -1,0 +1,106 @@
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from nlu.cli import app
+
+FIXTURES = Path(__file__).parent / "fixtures" / "tiny"
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture(scope="module")
+def trained_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    model = tmp_path_factory.mktemp("model") / "model.joblib"
+    result = CliRunner().invoke(app, ["train", "--data", str(FIXTURES), "--model", str(model)])
+    assert result.exit_code == 0, result.output
+    assert "trained" in result.output
+    return model
+
+
+def test_train_skips_an_up_to_date_model_unless_forced(runner: CliRunner, trained_model: Path) -> None:
+    args = ["train", "--data", str(FIXTURES), "--model", str(trained_model)]
+    assert "model up to date" in runner.invoke(app, args).output
+    forced = runner.invoke(app, [*args, "--force"])
+    assert forced.exit_code == 0 and "trained" in forced.output
+
+
+def test_parse_one_message_prints_a_human_line(runner: CliRunner, trained_model: Path) -> None:
+    args = ["parse", "I need sick leave tomorrow", "--today", "2025-03-12"]
+    result = runner.invoke(app, [*args, "--data", str(FIXTURES), "--model", str(trained_model)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("leave_request (")
+    assert "leave_type=sick" in result.output and "start_date=2025-03-13" in result.output
+
+
+def test_parse_json_for_one_message(runner: CliRunner, trained_model: Path) -> None:
+    args = ["parse", "do we have A4 paper?", "--json", "--data", str(FIXTURES), "--model", str(trained_model)]
+    parsed = json.loads(runner.invoke(app, args).output)
+    assert parsed["intent"]["name"] == "stock_query"
+    assert parsed["entities"][0]["value"] == "A4 paper"
+
+
+def test_parse_reads_stdin_lines_and_prints_json_lines(runner: CliRunner, trained_model: Path) -> None:
+    args = ["parse", "--today", "2025-03-12", "--language", "ru", "--data", str(FIXTURES), "--model", str(trained_model)]
+    result = runner.invoke(app, args, input="hello\nпривет\n\n")
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    assert [line["text"] for line in lines] == ["hello", "привет", ""]
+    assert lines[1]["intent"]["name"] == "greet" and lines[1]["language"] == "ru"
+    assert lines[2]["intent"]["name"] == "out_of_scope"
+
+
+def test_model_path_comes_from_the_environment(
+    runner: CliRunner, trained_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NLU_MODEL_PATH", str(trained_model))
+    result = runner.invoke(app, ["train", "--data", str(FIXTURES)])
+    assert f"model up to date: {trained_model}" in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["parse", "hi", "--today", "2025-13-01"],
+        ["parse", "hi", "--today", "tomorrow"],
+        ["train", "--data", "/nonexistent/nlu"],
+        ["evaluate", "--data", "/nonexistent/nlu"],
+    ],
+)
+def test_bad_input_is_one_error_line_and_exit_code_2(runner: CliRunner, args: list[str], tmp_path: Path) -> None:
+    result = runner.invoke(app, [*args, "--model", str(tmp_path / "m.joblib")] if args[0] != "evaluate" else args)
+    assert result.exit_code == 2
+    assert result.output.strip().startswith("error: ")
+    assert len(result.output.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+
+
+def test_malformed_data_is_reported_with_file_and_line(runner: CliRunner, tmp_path: Path) -> None:
+    bad = tmp_path / "en.yml"
+    bad.write_text('version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - [hi\n', encoding="utf-8")
+    result = runner.invoke(app, ["train", "--data", str(bad), "--model", str(tmp_path / "m.joblib")])
+    assert result.exit_code == 2
+    assert f"{bad}:5: unclosed '['" in result.output
+
+
+def test_evaluate_writes_reports_and_prints_a_summary(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    result = runner.invoke(app, ["evaluate", "--data", str(FIXTURES), "--folds", "2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "| all |" in result.output
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["folds"] == 2 and 0.0 <= report["overall"]["accuracy"] <= 1.0
+    assert set(report["per_language"]) == {"en", "ru"}
+    assert "## Most confused pairs" in (out / "report.md").read_text(encoding="utf-8")
+    assert (out / "confusion_matrix.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_every_command_has_help(runner: CliRunner) -> None:
+    for command in ("train", "parse", "evaluate"):
+        result = runner.invoke(app, [command, "--help"])
+        assert result.exit_code == 0 and "--data" in result.output
