@@ -194,15 +194,15 @@ class LeaveRequestForm(Form):
         if awaiting == "end_date":
             return {"end_date": day}
         current_start, current_end = ctx.slots.get("start_date"), ctx.slots.get("end_date")
-        if current_start and current_end and current_start != current_end:
-            return {"start_date": day}  # "no, from the 5th": a longer leave keeps its end
+        if current_end and (not current_start or current_start != current_end):
+            return {"start_date": day}  # "no, from the 5th": a longer leave (or a known end) keeps its end
         return {"start_date": day, "end_date": day}  # one date: a one-day leave
 
     @staticmethod
     def _apply_correction(ctx: ActionContext, dates: dict[str, str]) -> None:
         """A new start after the kept end can't be meant as a longer leave: forget the end and ask it again."""
         current_end = ctx.slots.get("end_date")
-        if "end_date" not in dates and current_end and dates["start_date"] > current_end:
+        if "end_date" not in dates and current_end and dates.get("start_date", "") > current_end:
             ctx.slots.pop("end_date", None)
 
     async def check(self, ctx: ActionContext) -> None:
