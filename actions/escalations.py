@@ -69,19 +69,15 @@ class ReplyForm(Form):
     name = "hr_reply"
     required = ("case_id", "text")
     free_text = frozenset({"text"})
+    confirm_first = False  # typing the answer after pressing Reply is the decision to send it
 
     def extract(self, ctx: ActionContext, awaiting: str | None) -> dict[str, Any]:
         if awaiting == "text":
             return {"text": ctx.message.text.strip()}
-        if awaiting == CONFIRM:
-            return _added_text(ctx, "text")
         return {}
 
     def ask(self, ctx: ActionContext, slot: str) -> None:
         ctx.say("escalations.ask_reply", id=ctx.slots.get("case_id", ""), to=ctx.slots.get("to", ""))
-
-    async def confirm(self, ctx: ActionContext) -> None:
-        ctx.say("escalations.confirm_reply", to=ctx.slots.get("to", ""), text=ctx.slots["text"])
 
     async def submit(self, ctx: ActionContext) -> None:
         case_id = int(ctx.slots["case_id"])

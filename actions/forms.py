@@ -32,21 +32,24 @@ class Form(ABC):
     required: ClassVar[tuple[str, ...]]
     free_text: ClassVar[frozenset[str]] = frozenset()
     """Slots that take the whole message as their value when asked for (descriptions, messages)."""
+    confirm_first: ClassVar[bool] = True
+    """Summarise and ask yes/no before submitting; False submits as soon as the slots are filled (for forms
+    where typing the last answer already is the decision, like a reply to a message)."""
 
     @abstractmethod
     def extract(self, ctx: ActionContext, awaiting: str | None) -> dict[str, Any]:
         """Slot values found in the current message (entities, or free text for an awaited free-text slot)."""
 
-    async def check(self, ctx: ActionContext) -> None:
+    async def check(self, ctx: ActionContext) -> None:  # noqa: B027 (an optional hook; most forms need none)
         """Validate the filled slots together; raise SlotError to reject some of them."""
 
     @abstractmethod
     def ask(self, ctx: ActionContext, slot: str) -> None:
         """Say the question for a missing slot (with choice buttons where that helps)."""
 
-    @abstractmethod
     async def confirm(self, ctx: ActionContext) -> None:
-        """Summarise what will be done; the dialogue adds the yes/no buttons."""
+        """Summarise what will be done; the dialogue adds the yes/no buttons (needed when `confirm_first`)."""
+        raise NotImplementedError(f"form {self.name!r} asks for confirmation but has no summary")
 
     @abstractmethod
     async def submit(self, ctx: ActionContext) -> None:

@@ -231,14 +231,14 @@ class Dialogue:
             await self._advance(ctx, state, form, frame, updates)
         elif intent in CONTROL_INTENTS or intent not in {*self.routes.intents, *self.routes.forms}:
             ctx.say("core.form_reask" if intent != "out_of_scope" else "core.not_understood_in_form")
-            await self._prompt(ctx, form, frame)
+            await self._prompt(ctx, state, form, frame)
         else:
             # Another request in the middle of a form: answer it, then come back to the form.
             await self._dispatch(ctx, state, intent)
             if state["forms"] and state["forms"][-1] is frame:
                 ctx.slots = frame["slots"]
                 ctx.say("core.form_resume")
-                await self._prompt(ctx, form, frame)
+                await self._prompt(ctx, state, form, frame)
 
     async def _advance(self, ctx: ActionContext, state: dict[str, Any], form: Form, frame: dict[str, Any], updates: dict[str, Any]) -> None:
         slots: dict[str, Any] = frame["slots"]
@@ -250,13 +250,16 @@ class Dialogue:
             for slot in problem.slots:
                 slots.pop(slot, None)
             ctx.say_error(problem.error)
-        await self._prompt(ctx, form, frame)
+        await self._prompt(ctx, state, form, frame)
 
-    async def _prompt(self, ctx: ActionContext, form: Form, frame: dict[str, Any]) -> None:
+    async def _prompt(self, ctx: ActionContext, state: dict[str, Any], form: Form, frame: dict[str, Any]) -> None:
         missing = form.missing(frame["slots"])
         if missing is not None:
             frame["awaiting"] = missing
             form.ask(ctx, missing)
+            return
+        if not form.confirm_first:
+            await self._submit(ctx, state, form, frame)
             return
         frame["awaiting"] = CONFIRM
         before = len(ctx.replies)
@@ -284,7 +287,7 @@ class Dialogue:
             form = self.routes.forms[frame["name"]]
             self._with_slots(ctx, frame)
             ctx.say("core.form_resume")
-            await self._prompt(ctx, form, frame)
+            await self._prompt(ctx, state, form, frame)
 
     @staticmethod
     def _with_slots(ctx: ActionContext, frame: dict[str, Any]) -> ActionContext:

@@ -48,8 +48,7 @@ async def test_escalation_is_relayed_both_ways_and_closed_by_hr(chat: Chat, comp
 
     said = await chat.press(company.hr, "Reply")
     assert "Type your message to Alice Able" in said.text
-    await chat.say(company.hr, "Let's meet tomorrow at 10 in my office to sort it out")
-    said = await chat.press(company.hr, "Yes")
+    said = await chat.say(company.hr, "Let's meet tomorrow at 10 in my office to sort it out")
     assert "Sent to Alice Able" in said.text
 
     [case] = await cases(database)
@@ -61,8 +60,7 @@ async def test_escalation_is_relayed_both_ways_and_closed_by_hr(chat: Chat, comp
 
     said = await chat.press(company.alice, "Reply")
     assert "Type your message to HR" in said.text
-    await chat.say(company.alice, "Ten is fine, see you there")
-    said = await chat.press(company.alice, "Yes")
+    said = await chat.say(company.alice, "Ten is fine, see you there")
     assert "Sent to HR" in said.text
 
     hr_inbox = await chat.inbox(company.hr)
@@ -94,7 +92,6 @@ async def test_a_detailed_first_message_in_russian_goes_to_hr_as_it_is(
 
     await chat.press(company.hr, "Reply")
     await chat.say(company.hr, "Could you tell me more about what happened?")
-    await chat.press(company.hr, "Yes")
 
     [answer] = await chat.inbox(company.bob)
     assert "ответил(а) по обращению" in answer.text and [b.label for b in answer.buttons] == ["Ответить"]
