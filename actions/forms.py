@@ -64,3 +64,8 @@ class Form(ABC):
 
 def yes_no_buttons(ctx: ActionContext) -> tuple[Button, Button]:
     return (Button(ctx.t("button.yes"), "form:yes"), Button(ctx.t("button.no"), "form:no"))
+
+
+def choice_button(form: Form, slot: str, value: object, label: str) -> Button:
+    """A button that fills one slot of this form (and only this form, should an old button be pressed later)."""
+    return Button(label, f"slot:{form.name}:{slot}:{value}")

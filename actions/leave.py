@@ -15,7 +15,7 @@ from babel import Locale
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.context import ActionContext
-from actions.forms import Form, SlotError
+from actions.forms import Form, SlotError, choice_button
 from actions.i18n import Translator
 from actions.registry import Routes
 from actions.replies import Button, Reply, Table
@@ -253,7 +253,7 @@ class LeaveRequestForm(Form):
     def ask(self, ctx: ActionContext, slot: str) -> None:
         t = ctx.t
         if slot == "leave_type":
-            buttons = [Button(capitalized(type_name(t, code)), f"slot:leave_type:{code}") for code in LEAVE_TYPES]
+            buttons = [choice_button(self, "leave_type", code, capitalized(type_name(t, code))) for code in LEAVE_TYPES]
             ctx.say("leave.ask_type", buttons=buttons)
         elif slot == "end_date" and ctx.slots.get("start_date"):
             start = date.fromisoformat(ctx.slots["start_date"])

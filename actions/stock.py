@@ -4,15 +4,16 @@ recording what came in and went out ("received 20 A4 paper in room 1", "issued 3
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import select
 
 from actions.context import ActionContext
-from actions.forms import Form, SlotError
+from actions.forms import Form, SlotError, choice_button
+from actions.i18n import Translator
 from actions.registry import Routes
 from actions.replies import Button, Reply, Table
-from actions.i18n import Translator
 from actions.tickets import count_keywords, keyword_table, words_of
 from storage import people, stock
 from storage.errors import DomainError, InvalidRequest, NotFound
@@ -79,7 +80,7 @@ def _label_score(words: list[str], label: list[str]) -> int:
     if any(words[start : start + size] == label for start in range(len(words) - size + 1)):
         return FULL_LABEL_SCORE * size
     # "room 2" names "Supply room 2": a numbered label matches by its number and the word before it.
-    for before, number in zip(label, label[1:]):
+    for before, number in pairwise(label):
         if number.isdigit() and any(words[i] == before and words[i + 1] == number for i in range(len(words) - 1)):
             return NUMBERED_ROOM_SCORE
     return 0
@@ -298,7 +299,7 @@ class StockMovementForm(Form):
             raise SlotError(("location",), InvalidRequest("Pick one of the locations offered.", code="location_not_found", location=str(chosen)))
 
     def ask(self, ctx: ActionContext, slot: str) -> None:
-        buttons = [Button(name, f"slot:location:{location_id}") for location_id, name in ctx.slots.get("choices", [])]
+        buttons = [choice_button(self, "location", location_id, name) for location_id, name in ctx.slots.get("choices", [])]
         ctx.say("stock.ask_location", item=ctx.slots["item_name"], buttons=buttons)
 
     async def confirm(self, ctx: ActionContext) -> None:

@@ -244,15 +244,25 @@ class Dialogue:
         slots: dict[str, Any] = frame["slots"]
         slots.update({name: value for name, value in updates.items() if value not in (None, "")})
         ctx.slots = slots
+        await self._check(ctx, form, frame)
+        await self._prompt(ctx, state, form, frame, checked=True)
+
+    @staticmethod
+    async def _check(ctx: ActionContext, form: Form, frame: dict[str, Any]) -> None:
+        """Validate the slots; rejected ones are forgotten (and so asked again) with the reason told."""
         try:
             await form.check(ctx)
         except SlotError as problem:
             for slot in problem.slots:
-                slots.pop(slot, None)
+                frame["slots"].pop(slot, None)
             ctx.say_error(problem.error)
-        await self._prompt(ctx, state, form, frame)
 
-    async def _prompt(self, ctx: ActionContext, state: dict[str, Any], form: Form, frame: dict[str, Any]) -> None:
+    async def _prompt(
+        self, ctx: ActionContext, state: dict[str, Any], form: Form, frame: dict[str, Any], *, checked: bool = False
+    ) -> None:
+        if not checked and form.missing(frame["slots"]) is None:
+            # Re-showing a summary later (after an interruption): the facts may have changed meanwhile.
+            await self._check(ctx, form, frame)
         missing = form.missing(frame["slots"])
         if missing is not None:
             frame["awaiting"] = missing
@@ -309,12 +319,13 @@ class Dialogue:
             else:
                 await self._close_form(ctx, state, said="core.form_not_done")
         elif kind == "slot":
-            slot, _, value = rest.partition(":")
-            if not stack:
+            form_name, slot, value = (rest.split(":", 2) + ["", ""])[:3]
+            if not stack or stack[-1]["name"] != form_name or not slot:
                 ctx.say("core.button_expired")
                 return
             frame = stack[-1]
-            await self._advance(ctx, state, self.routes.forms[frame["name"]], frame, {slot: value})
+            self._with_slots(ctx, frame)
+            await self._advance(ctx, state, self.routes.forms[form_name], frame, {slot: value})
         elif kind == "intent":
             await self._dispatch(ctx, state, rest)
         elif kind in self.routes.buttons:

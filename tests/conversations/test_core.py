@@ -92,3 +92,16 @@ async def test_the_reply_follows_the_language_of_the_message(chat: Chat, company
 async def test_without_a_clear_language_the_reply_is_in_the_preferred_one(chat: Chat, company: Company) -> None:
     assert (await chat.say(company.bob, "🙃🙃")).text == RU("core.not_understood")
     assert (await chat.say(company.alice, "🙃🙃")).text == EN("core.not_understood")
+
+
+async def test_a_choice_button_from_a_closed_form_fills_nothing(chat: Chat, company: Company, database: Database) -> None:
+    said = await chat.say(company.alice, "I need leave")
+    annual = said.buttons[0]
+    assert annual.payload.startswith("slot:leave_request:leave_type:")
+    await chat.say(company.alice, "cancel")
+    await chat.say(company.alice, "remind me to call the bank")  # another form is now open
+    state_before = (await conversation_of(database, company.alice.email)).data
+    said = await chat.press_payload(company.alice, annual.payload)
+    assert said.text == EN("core.button_expired")
+    state_after = (await conversation_of(database, company.alice.email)).data
+    assert state_after["forms"] == state_before["forms"]  # the reminder form got no leave type

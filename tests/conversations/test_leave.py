@@ -94,8 +94,8 @@ async def test_sick_leave_tomorrow_in_one_message_is_approved_at_once_and_the_ma
 async def test_annual_leave_asked_step_by_step_in_russian(chat: Chat, company: Company, database: Database) -> None:
     said = await chat.say(company.bob, "хочу взять отгул")
     assert "Какой отпуск вам нужен?" in said.text
-    assert said.button("Ежегодный отпуск").payload == "slot:leave_type:annual"
-    assert said.button("Больничный").payload == "slot:leave_type:sick"
+    assert said.button("Ежегодный отпуск").payload == "slot:leave_request:leave_type:annual"
+    assert said.button("Больничный").payload == "slot:leave_request:leave_type:sick"
 
     said = await chat.press(company.bob, "Ежегодный отпуск")
     assert "На какие дни оформить ежегодный отпуск?" in said.text
