@@ -20,7 +20,7 @@ from actions.i18n import Translator
 from actions.registry import Routes
 from actions.replies import Button, Reply, Table
 from storage import leave, people
-from storage.errors import Conflict, DomainError, InvalidRequest, PermissionDenied
+from storage.errors import DomainError, InvalidRequest, PermissionDenied
 from storage.leave import LeaveRequest, LeaveStatus
 from storage.people import Employee, Role
 
@@ -206,31 +206,7 @@ class LeaveRequestForm(Form):
             ctx.slots.pop("end_date", None)
 
     async def check(self, ctx: ActionContext) -> None:
-        plan = await self.plan(ctx)
-        if plan is None:
-            return
-        start, end = plan.start, plan.end
-        clash = next(
-            (
-                request
-                for request in await leave.requests_of(ctx.session, ctx.employee, statuses=leave.ACTIVE_STATUSES)
-                if request.start_date <= end and request.end_date >= start
-            ),
-            None,
-        )
-        if clash is not None:
-            # The rule request_leave applies, checked here so the person can pick other dates before confirming.
-            raise SlotError(
-                DATE_SLOTS,
-                Conflict(
-                    "The dates overlap another active request.",
-                    code="leave_overlap",
-                    request_id=clash.id,
-                    start=clash.start_date,
-                    end=clash.end_date,
-                    status=clash.status.value,
-                ),
-            )
+        await self.plan(ctx)  # the storage's preview refuses bad dates, overlaps and overspending
 
     async def plan(self, ctx: ActionContext) -> leave.LeavePreview | None:
         """The storage's costing of the filled slots; a refusal becomes a SlotError on the slots to ask again."""

@@ -203,7 +203,8 @@ async def preview(
     half_day_start: bool = False,
     half_day_end: bool = False,
 ) -> LeavePreview:
-    """Validate a request and compute its working days and the balance left, without filing it."""
+    """Validate a request (dates, overlap with the person's own leave, balance) and compute its working days and
+    the balance left, without filing it."""
     kind = await get_leave_type(session, leave_type)
     if end < start:
         raise InvalidRequest("The leave ends before it starts.", code="end_before_start", start=start, end=end)
@@ -213,6 +214,16 @@ async def preview(
         )
     if start > today + timedelta(days=MAX_DAYS_AHEAD):
         raise InvalidRequest("That is more than a year ahead.", code="too_far_ahead", start=start)
+    clash = await _overlapping(session, employee.id, start, end)
+    if clash is not None:
+        raise Conflict(
+            f"You already have {clash.status.value} leave from {clash.start_date} to {clash.end_date}.",
+            code="leave_overlap",
+            request_id=clash.id,
+            start=clash.start_date,
+            end=clash.end_date,
+            status=clash.status.value,
+        )
     free_days = await holidays_between(session, employee.calendar, start, end)
     parts = _split_by_year(start, end)
     days_by_year: dict[int, Decimal] = {}
@@ -308,17 +319,7 @@ async def request_leave(
     reason: str = "",
 ) -> LeaveRequest:
     """File a request: pending (days reserved) or, for types that need no approval, approved at once."""
-    await _lock_employee(session, employee.id)
-    clash = await _overlapping(session, employee.id, start, end)
-    if clash is not None:
-        raise Conflict(
-            f"You already have {clash.status.value} leave from {clash.start_date} to {clash.end_date}.",
-            code="leave_overlap",
-            request_id=clash.id,
-            start=clash.start_date,
-            end=clash.end_date,
-            status=clash.status.value,
-        )
+    await _lock_employee(session, employee.id)  # so preview's overlap and balance checks see every earlier request
     plan = await preview(
         session,
         employee,
