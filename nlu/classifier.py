@@ -52,6 +52,10 @@ class ClassifierConfig:
     min_df: int = 2
     min_df_from_examples: int = 10_000
     svm_c: float = 0.5
+    # One joint multi-class SVM beat one-vs-rest by ~0.3 points on CLINC val; a loose tolerance makes it 4x faster
+    # at the same accuracy.
+    svm_multi_class: str = "crammer_singer"
+    svm_tol: float = 1e-2
     temperature: float = 4.0
     max_chars: int = 500
     out_of_scope: str = OUT_OF_SCOPE
@@ -161,7 +165,12 @@ class IntentClassifier:
             matrices.append(vectorizer.fit_transform(texts))
             self._blocks.append(FeatureBlock(analyzer, vectorizer))
         features = sp.hstack(matrices).tocsr()
-        svm = LinearSVC(C=self.config.svm_c, random_state=seed).fit(features, list(intents))
+        svm = LinearSVC(
+            C=self.config.svm_c,
+            multi_class=self.config.svm_multi_class,
+            tol=self.config.svm_tol,
+            random_state=seed,
+        ).fit(features, list(intents))
         self.classes = np.asarray(svm.classes_, dtype=object)
         # Stored transposed and in float32: half the size on disk, and a row vector times it is one BLAS call.
         self._weights = np.ascontiguousarray(svm.coef_.T, dtype=np.float32)

@@ -6,7 +6,8 @@ CLINC150 trains on ``train`` + ``oos_train`` (as ``out_of_scope``), tunes the ou
 ``val``/``oos_val`` only and reports on ``test``/``oos_test``. Banking77 trains on train.csv and reports on
 test.csv. Latency is one message at a time through ``Interpreter.parse`` (entity extraction included).
 
-What was tried (Banking77 test accuracy / CLINC in-scope, oos recall; LinearSVC C=0.5 unless said):
+What was tried (Banking77 test accuracy / CLINC in-scope, oos recall; one-vs-rest LinearSVC C=0.5 unless said;
+choices were made on CLINC val and a 15% split of Banking77 train, the test figures are shown for scale):
 - word 1–2 + char_wb 2–5 TF-IDF, sublinear tf: 91.4% / 92.6%, 17% oos with the class only.
 - + LogisticRegression C=10..30 instead: 91.7–91.8% but 25–50 s to train on 2 busy cores: too slow.
 - char (not _wb) 2–6: 91.0%; char_wb 3–6: 91.0%; binary tf: 91.6%; class_weight=balanced: 91.5%.
@@ -16,13 +17,21 @@ What was tried (Banking77 test accuracy / CLINC in-scope, oos recall; LinearSVC 
 - Out of scope on CLINC val: scoring by top-in-scope minus the out_of_scope score beat the raw top score and the
   top1−top2 margin; a class alone gives ~18–21% oos recall, the class plus a threshold that keeps 99.5% of val
   in-scope accuracy gives ~50–58% recall for ~0.5 point of in-scope accuracy.
-- min_df=2 (drop n-grams seen once) halves the feature count with equal or better accuracy.
+- min_df=2 (drop n-grams seen once) halves the feature count on CLINC/Banking77 with equal or better accuracy, but
+  costs a point on our own 7k-example data, so it applies from 10,000 examples on.
+- Crammer–Singer joint multi-class SVM instead of one-vs-rest: CLINC val in-scope 93.2% -> 93.5%, Banking77
+  91.9% -> 92.2%; with tol=1e-2 it trains as fast as one-vs-rest at identical accuracy (the default). Hinge loss
+  instead of squared hinge: worse (92.6% val, 91.3%).
+- Parse latency: sklearn's TfidfVectorizer.transform costs ~3 ms a call in input checks, so inference uses the
+  fitted vocabulary and idf directly (~0.4 ms), with float32 weights (a float64 input made scipy copy the whole
+  weight matrix per call: 25 ms).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import gc
 import json
 import resource
 import statistics
@@ -71,13 +80,18 @@ def accuracy(interpreter: Interpreter, examples: list[Example]) -> float:
 
 
 def latency_ms(interpreter: Interpreter, texts: list[str]) -> tuple[float, float]:
-    for text in texts[:20]:
+    for text in texts[:50]:
         interpreter.parse(text, today=TODAY)  # warm-up: lazy imports and caches
+    # As a long-running server should after loading its model: keep the long-lived objects out of GC scans, whose
+    # full collections otherwise land on random messages as 10–20 ms pauses with this script's large heap.
+    gc.collect()
+    gc.freeze()
     timings = []
     for text in texts[:LATENCY_MESSAGES]:
         started = time.perf_counter()
         interpreter.parse(text, today=TODAY)
         timings.append((time.perf_counter() - started) * 1000)
+    gc.unfreeze()
     quantiles = statistics.quantiles(timings, n=100)
     return quantiles[49], quantiles[98]
 
