@@ -10,7 +10,11 @@ from typing import Any
 from nlu.entities.grammar import RELATIVE_GROUPS, DateGrammar, alternation, date_grammar
 from nlu.entities.text import FoldedText
 
-PAST_TOLERANCE = timedelta(days=7)  # "5 December" said on 9 December still means the 5th just gone
+PAST_TOLERANCE = timedelta(days=7)  # "the 5th" said on the 9th still means the 5th just gone
+# A day and month without a year is the next such date, unless it fell within the last month: "10 November" said
+# on 23 November is the 10th just gone (sick leave to record, or a mistake the leave rules can point out), never a
+# date eleven months ahead.
+RECENT_PAST = timedelta(days=31)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +28,8 @@ class Atom:
     month: int | None = None
     year: int | None = None
     weekday: int | None = None
-    week_shift: int | None = None  # weekday: 1 = next week, 0 = this week, None = the next one to come
+    week_shift: int | None = None  # weekday: 1 = next week, 0 = this week, -1 = last week, None = the next to come
+    past: bool = False  # weekday: "last Monday", the most recent one before today
     offset: int = 0  # relative/offset: days from today; duration: number of days
     explicit: bool = False  # a bare day number marked as a date ("ngày 5", "the 5th")
     role: str | None = None  # from/to, given by a case ending (Uzbek -dan/-gacha)
@@ -93,13 +98,19 @@ def _classify(groups: dict[str, Any], start: int, end: int, grammar: DateGrammar
         return Atom("week", start, end, offset=1)
     if groups["this_week"]:
         return Atom("week", start, end, offset=0)
+    if groups["last_week"]:
+        return Atom("week", start, end, offset=-1)
     if groups["wd"]:
         shift = None
         if groups["wd_next"] or groups["wd_nw"]:
             shift = 1
         elif groups["wd_this"] or groups["wd_tw"]:
             shift = 0
-        return Atom("weekday", start, end, weekday=grammar.weekday_number(groups["wd"]), week_shift=shift)
+        elif groups["wd_lw"]:
+            shift = -1
+        past = bool(groups["wd_last"] or groups["wd_la"]) and shift is None
+        weekday = grammar.weekday_number(groups["wd"])
+        return Atom("weekday", start, end, weekday=weekday, week_shift=shift, past=past)
     for group, offset in RELATIVE_GROUPS.items():
         if groups.get(group):
             return Atom("relative", start, end, offset=offset)
@@ -160,8 +171,8 @@ def _safe_date(year: int, month: int, day: int) -> date | None:
 
 
 def upcoming(day: int, month: int, today: date, not_before: date | None = None) -> date | None:
-    """The first such day that is not more than a week in the past (or not before `not_before`)."""
-    earliest = not_before or today - PAST_TOLERANCE
+    """The first such day that is not more than a month in the past (or not before `not_before`)."""
+    earliest = not_before or today - RECENT_PAST
     for year in range(earliest.year, earliest.year + 5):
         candidate = _safe_date(year, month, day)
         if candidate is not None and candidate >= earliest:
@@ -180,10 +191,16 @@ def upcoming_day_of_month(day: int, today: date) -> date | None:
     return None
 
 
-def weekday_date(weekday: int, week_shift: int | None, today: date, not_before: date | None = None) -> date:
+def weekday_date(
+    weekday: int, week_shift: int | None, today: date, not_before: date | None = None, past: bool = False
+) -> date:
     if not_before is not None:
         return not_before + timedelta(days=(weekday - not_before.weekday()) % 7)
+    if past:
+        return today - timedelta(days=(today.weekday() - weekday) % 7 or 7)
     monday = today - timedelta(days=today.weekday())
+    if week_shift == -1:
+        return monday - timedelta(days=7 - weekday)
     if week_shift == 1:
         return monday + timedelta(days=7 + weekday)
     if week_shift == 0:
@@ -201,7 +218,7 @@ def resolve_single(atom: Atom, today: date, not_before: date | None = None) -> d
             return _safe_date(atom.year, atom.month, atom.day)
         return upcoming(atom.day, atom.month, today, not_before)
     if atom.kind == "weekday" and atom.weekday is not None:
-        return weekday_date(atom.weekday, atom.week_shift, today, not_before)
+        return weekday_date(atom.weekday, atom.week_shift, today, not_before, atom.past)
     if atom.kind in ("relative", "offset"):
         return today + timedelta(days=atom.offset)
     if atom.kind == "day" and atom.day is not None:
@@ -256,11 +273,19 @@ def _try_range(first: Atom, second: Atom, folded: str, grammar: DateGrammar, tod
     start = resolve_single(first, today)
     if start is None:
         return None
-    if second.kind == "date" and second.year is not None or second.kind in ("relative", "offset"):
+    # "from 10 to 5 December" names one month: both ends stay in it, so the leave rules can say it ends before
+    # it starts, instead of the end moving a year ahead
+    one_month = first.kind == "date" and second.kind == "date" and first.month == second.month
+    explicit_years = first.kind == "date" and second.kind == "date" and second.year is not None
+    if one_month and second.year is None and second.day is not None and second.month is not None:
+        end = _safe_date(start.year, second.month, second.day)
+    elif second.kind == "date" and second.year is not None or second.kind in ("relative", "offset"):
         end = resolve_single(second, today)
     else:
         end = resolve_single(second, today, not_before=start)
-    if end is None or end < start or consecutive_only and end != start + timedelta(days=1):
+    if end is None or consecutive_only and end != start + timedelta(days=1):
+        return None
+    if end < start and not (one_month or explicit_years):
         return None
     return start, end
 
@@ -336,7 +361,18 @@ def _single(atom: Atom, folded: str, grammar: DateGrammar, today: date) -> list[
     if atom.kind == "day" and not atom.explicit:
         return []
     resolved = resolve_single(atom, today)
-    return [DateMatch("start_date", resolved.isoformat(), atom.start, atom.end)] if resolved else []
+    if resolved is None:
+        return []
+    entity = "end_date" if _marked_as_end(atom, folded, grammar) else "start_date"
+    return [DateMatch(entity, resolved.isoformat(), atom.start, atom.end)]
+
+
+def _marked_as_end(atom: Atom, folded: str, grammar: DateGrammar) -> bool:
+    """"until Friday", "по пятницу", "jumagacha", "cüməyə qədər": a lone date that ends a period."""
+    if grammar.until_before.search(folded, 0, atom.start) or grammar.until_after.match(folded, atom.end):
+        return True
+    suffix = folded[atom.start : atom.end]
+    return atom.role == "to" and grammar.until_suffix.search(suffix) is not None
 
 
 class DateparserFallback:

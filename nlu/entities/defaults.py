@@ -6,15 +6,18 @@ DEFAULT_SYNONYMS: dict[str, dict[str, list[str]]] = {
     "leave_type": {
         "annual": [
             # en
+            # Generic words ("leave", "time off", "day off", "отгул", "άδεια", "nghỉ", "dam olish") are left out on
+            # purpose: they give no leave_type, so the assistant asks which type. The everyday words for going on
+            # leave (отпуск, ta'til, məzuniyyət, nghỉ phép) mean annual leave; a specific type beside them wins.
             "annual leave", "vacation", "vacations", "holiday", "holidays", "paid leave", "pto", "annual",
             # ru
             "отпуск", "ежегодный отпуск", "оплачиваемый отпуск", "отпуска", "отпуске",
             # uz
-            "ta'til", "ta'tilga", "mehnat ta'tili", "yillik ta'til", "otpusk", "dam olish",
+            "ta'til", "ta'tilga", "mehnat ta'tili", "yillik ta'til", "otpusk",
             # az
             "məzuniyyət", "məzuniyyətə", "illik məzuniyyət", "tətil",
             # el
-            "κανονική άδεια", "ετήσια άδεια", "άδεια", "διακοπές", "adeia", "diakopes",
+            "κανονική άδεια", "ετήσια άδεια", "διακοπές", "kanoniki adeia", "diakopes",
             # vi
             "nghỉ phép", "phép năm", "nghỉ phép năm", "nghỉ mát",
         ],

@@ -13,7 +13,7 @@ from nlu.entities.defaults import DEFAULT_CATALOGUE, DEFAULT_SYNONYMS, HEAD_WORD
 from nlu.entities.gazetteer import Gazetteer, PhraseMatch
 from nlu.entities.numbers import find_ids, find_quantities
 from nlu.entities.text import FoldedText, fold
-from nlu.entities.times import extract_times, is_reminder
+from nlu.entities.times import TimeMatch, extract_times, is_reminder
 from nlu.entities.vocabulary import WORDS
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class EntityExtractor:
         folded = FoldedText.of(text)
         entities: list[Entity] = []
 
-        times = extract_times(folded.folded, language)
+        times = extract_times(folded, language)
         taken = [(t.start, t.end) for t in times]
         dates = extract_dates(folded, language, today, taken, self._dateparser)
         taken += [(d.start, d.end) for d in dates]
@@ -73,15 +73,21 @@ class EntityExtractor:
         quantities = find_quantities(folded.folded, language, items, taken)
 
         single_day = _single_day(dates)
-        for found in times:
-            value = f"{single_day}T{found.value}" if single_day and not found.from_now else found.value
-            entities.append(_entity(folded, "time", value, found.start, found.end, "rules"))
+        reminder_day = None
         if single_day and is_reminder(folded.folded, language):
             # "remind me tomorrow (at 9)": the day belongs to the reminder's time, not to a leave period
-            day = next(d for d in dates if d.entity == "start_date")
-            dates = [d for d in dates if d is not day]
+            reminder_day = next(d for d in dates if d.entity == "start_date")
+            dates = [d for d in dates if d is not reminder_day]
             if not times:
+                day = reminder_day
                 entities.append(_entity(folded, "time", day.value, day.start, day.end, day.source))
+        for found in times:
+            value = f"{single_day}T{found.value}" if single_day and not found.from_now else found.value
+            start, end = found.start, found.end
+            if reminder_day is not None and not found.from_now and _adjacent(folded.folded, reminder_day, found):
+                # the span covers every date and time word, so the reminder's own text can leave them out
+                start, end = min(start, reminder_day.start), max(end, reminder_day.end)
+            entities.append(_entity(folded, "time", value, start, end, "rules"))
         for found_date in dates:
             entities.append(
                 _entity(folded, found_date.entity, found_date.value, found_date.start, found_date.end, found_date.source)
@@ -122,7 +128,8 @@ class EntityExtractor:
         for entity, aliases in synonyms.items():
             for alias, value in aliases.items():
                 target = entity or self._guess_entity(value, known_values)
-                if target is None:
+                # numbers (ids, quantities) come from the rules: a data synonym "#42" → 42 would match every 42
+                if target not in GAZETTEER_ENTITIES:
                     continue
                 if target == "item":
                     value = self._catalogue.get(fold(value), value)
@@ -172,6 +179,14 @@ def _prefer_specific_leave(phrases: list[PhraseMatch]) -> list[PhraseMatch]:
     if len(leave_values) < 2 or "annual" not in leave_values:
         return phrases
     return [p for p in phrases if not (p.entity == "leave_type" and p.value == "annual")]
+
+
+_JOINER = re.compile(r"[\s,]*")
+
+
+def _adjacent(folded: str, day: DateMatch, time: TimeMatch) -> bool:
+    first, second = (day, time) if day.start < time.start else (time, day)
+    return _JOINER.fullmatch(folded, first.end, second.start) is not None
 
 
 def _single_day(dates: list[DateMatch]) -> str | None:

@@ -46,6 +46,9 @@ class DateGrammar:
     week_unit: re.Pattern[str]
     month_prefix_before: re.Pattern[str]
     month_context_after: re.Pattern[str]
+    until_before: re.Pattern[str]
+    until_after: re.Pattern[str]
+    until_suffix: re.Pattern[str]
 
     def month_number(self, text: str) -> int | None:
         digits = re.search(r"\d+", text)
@@ -97,10 +100,13 @@ def date_grammar(language: str) -> DateGrammar:
         named("next_week", words.next_week),
         named("this_week", words.this_week),
         (
-            rf"(?:(?P<wd_next>{alternation(words.next_modifier)})\s+|(?P<wd_this>{alternation(words.this_modifier)})\s+)?"
+            rf"(?:(?P<wd_next>{alternation(words.next_modifier)})\s+|(?P<wd_this>{alternation(words.this_modifier)})\s+"
+            rf"|(?P<wd_last>{alternation(words.last_modifier)})\s+)?"
             rf"(?P<wd>{alternation('|'.join(words.weekdays))})\.?"
-            rf"(?:\s+(?P<wd_nw>{alternation(words.next_week)})|\s+(?P<wd_tw>{alternation(words.this_week)}))?"
+            rf"(?:\s+(?P<wd_nw>{alternation(words.next_week)})|\s+(?P<wd_tw>{alternation(words.this_week)})"
+            rf"|\s+(?P<wd_lw>{alternation(words.last_week)})|\s+(?P<wd_la>{alternation(words.last_after)}))?"
         ),
+        named("last_week", words.last_week),
         "|".join(named(relative_group(offset), w) for offset, w in words.relative_days.items()),
         named("last_month", words.last_month),
         named("this_month", words.this_month),
@@ -113,7 +119,7 @@ def date_grammar(language: str) -> DateGrammar:
     atoms = re.compile(
         WORD_START + "(?:" + "|".join(f"(?:{branch})" for branch in branches) + ")" + suffix + WORD_END
     )
-    cue_words = [words.next_week, words.this_week, words.last_month, words.this_month, words.month_numeric]
+    cue_words = [words.next_week, words.this_week, words.last_week, words.last_month, words.this_month, words.month_numeric]
     cue_words += list(words.months) + list(words.weekdays) + list(words.relative_days.values())
     cue = re.compile(r"\d|" + WORD_START + alternation("|".join(w for w in cue_words if w)))
     return DateGrammar(
@@ -131,7 +137,14 @@ def date_grammar(language: str) -> DateGrammar:
         week_unit=re.compile(alternation(words.week_unit)),
         month_prefix_before=re.compile(rf"{WORD_START}(?:{alternation(words.month_prefix)})\s+$"),
         month_context_after=re.compile(rf"\s*(?:{alternation(words.month_context)}){WORD_END}"),
+        until_before=re.compile(rf"{WORD_START}(?:{alternation(words.until_before)})\s+$"),
+        until_after=re.compile(rf"\s+(?:{alternation(words.until_after)}){WORD_END}"),
+        until_suffix=re.compile(rf"(?:{alternation(words.until_suffix)})(?:\s+\w+)?$"),
     )
+
+
+def _either(*fragments: str) -> str:
+    return "|".join(f for f in fragments if f)
 
 
 @dataclass(frozen=True)
@@ -143,7 +156,8 @@ class TimeGrammar:
     hour_unit: re.Pattern[str]
     reminder: re.Pattern[str]
     weak_bare: re.Pattern[str]  # "в 10", a time only in a reminder
-    day_part: re.Pattern[str]  # "утром", "this afternoon": a time only in a reminder
+    day_part: re.Pattern[str]  # "утром", "this afternoon": a time only in a reminder, or the half of a bare hour
+    alone: re.Pattern[str]  # a whole message that is only a weak cue and an hour: "в 10"
 
 
 @cache
@@ -190,7 +204,11 @@ def time_grammar(language: str) -> TimeGrammar:
         hour_unit=re.compile(alternation(words.hour_unit)),
         reminder=re.compile(WORD_START + alternation(words.reminder_words)),
         day_part=re.compile(
-            rf"{WORD_START}(?:(?P<morning>{alternation(words.morning)})|(?P<evening>{alternation(words.evening)})){WORD_END}"
+            rf"{WORD_START}(?:(?P<morning>{alternation(_either(words.morning, words.day_part_morning))})"
+            rf"|(?P<evening>{alternation(_either(words.evening, words.day_part_evening))})){WORD_END}"
+        ),
+        alone=re.compile(
+            rf"\s*(?:{alternation(words.alone_time_cue)})\s+\d{{1,2}}(?:[.:]\d{{2}})?\s*[.!?]?\s*"
         ),
         weak_bare=re.compile(
             rf"{WORD_START}(?:{alternation(words.weak_time_cue)})\s+(?P<h>\d{{1,2}})(?:[.:](?P<m>\d{{2}}))?(?![\w.,:/]|\s*%)"

@@ -20,6 +20,9 @@ class LanguageWords:
     relative_days: dict[int, str] = field(default_factory=dict)  # day offset → alternation
     next_modifier: str = ""  # before a weekday: "next Monday"
     this_modifier: str = ""
+    last_modifier: str = ""  # before a weekday: "last Monday" (the most recent one before today)
+    last_after: str = ""  # after a weekday: Vietnamese "thứ hai trước"
+    last_week: str = ""  # on its own, or after a weekday ("Monday last week")
     next_week: str = ""  # on its own, or after a weekday ("Monday next week")
     this_week: str = ""
     range_to: str = ""  # between the two ends of a range
@@ -28,6 +31,9 @@ class LanguageWords:
     suffix: str = ""  # case endings glued to a date (Uzbek/Azerbaijani -dan, -gacha)
     from_suffix: str = ""
     to_suffix: str = ""
+    until_before: str = ""  # makes a lone date an end: "until Friday", "по пятницу", "μέχρι την Παρασκευή"
+    until_after: str = ""  # the same after the date: Azerbaijani "cüməyə qədər"
+    until_suffix: str = ""  # the same ending a case suffix glued to the date: Uzbek "jumagacha"
     day_ordinal: str = ""  # glued to a day number: 5th, 5-го, 5-chi
     day_prefix: str = ""  # marks a bare day number as a date: "ngày 5", "the 5th"
     day_unit: str = ""
@@ -58,6 +64,8 @@ class LanguageWords:
     half_hour: str = ""
     morning: str = ""
     evening: str = ""  # afternoon/evening/pm
+    day_part_morning: str = ""  # more words for a part of the day, not after an hour: "this morning"
+    day_part_evening: str = ""
     time_suffix: str = ""  # "17:00 da"
     clock_suffix: str = ""  # makes a bare number a time without a cue word: "5pm", "5 вечера"
     ticket_words: str = ""
@@ -65,6 +73,12 @@ class LanguageWords:
     number_words: str = ""  # "number", "№", "no."
     movement_words: str = ""  # stock movements: received, issued...
     counters: str = ""  # "pcs", "шт", "ta"
+    place_words: str = ""  # a number after them is a room, not a quantity: "room 1"
+    stock_words: str = ""  # "low" next to them is a stock level, not a priority
+    half_day_half: str = ""  # half_day entity: "half day"
+    half_day_morning: str = ""  # "до обеда", "buổi sáng"
+    half_day_afternoon: str = ""  # "после обеда", "buổi chiều"
+    alone_time_cue: str = ""  # a weak cue that makes a time when the message is only "в 10"
 
 
 ENGLISH = LanguageWords(
@@ -101,11 +115,14 @@ ENGLISH = LanguageWords(
     },
     next_modifier=r"next|the\s+next|the\s+following|following",
     this_modifier=r"this|this\s+coming|coming",
+    last_modifier=r"last|the\s+last|past|the\s+past|previous|the\s+previous",
+    last_week=r"last\s+week|(?:the\s+)?previous\s+week|the\s+week\s+before",
     next_week=r"(?:the\s+)?(?:next|following)\s+week",
     this_week=r"this\s+week",
     range_to=r"-|to|till|until|til|through|thru",
     between=r"between",
     between_and=r"and",
+    until_before=r"until|till|til|to|up\s+to|through|thru|up\s+until|up\s+till",
     day_ordinal=r"st|nd|rd|th",
     day_prefix=r"the|on\s+the",
     day_unit=r"days?|working\s+days?|business\s+days?",
@@ -129,6 +146,8 @@ ENGLISH = LanguageWords(
     hour_word=r"o'?clock|h",
     morning=r"am|a\.m\.?|in\s+the\s+morning",
     evening=r"pm|p\.m\.?|in\s+the\s+(?:afternoon|evening)|tonight",
+    day_part_morning=r"(?<!good\s)morning",
+    day_part_evening=r"(?<!good\s)(?:afternoon|evening)|this\s+(?:afternoon|evening)",
     clock_suffix=r"am|a\.m\.?|pm|p\.m\.?",
     ticket_words=r"tickets?|tiket\w*|τικετ\w*|tkt|incidents?|issue|case",
     request_words=r"requests?|req",
@@ -138,6 +157,14 @@ ENGLISH = LanguageWords(
         r"arrived|sent|write\s+off|wrote\s+off|remove|removed|returned|dispatched|handed\s+out|stock\s+in|stock\s+out"
     ),
     counters=r"pcs|pieces?|units?|x|packs?|boxes|box|rolls?|reams?|sets?|bottles?|packets?",
+    place_words=r"rooms?|office|floor|level|desk|building|cabinet|shelf|locker|storeroom|table|no\.?",
+    stock_words=r"stock|stocks|supplies|supply|inventory|running|run|getting|levels?|items?|left",
+    half_day_half=r"half\s*-?\s*(?:a\s+)?day|half\s+of\s+the\s+day",
+    half_day_morning=r"(?:in\s+the|the|this|tomorrow|monday|tuesday|wednesday|thursday|friday)\s+morning|morning\s+off|first\s+half\s+of\s+the\s+day|until\s+(?:noon|lunch)",
+    half_day_afternoon=(
+        r"(?:in\s+the|the|this|tomorrow|monday|tuesday|wednesday|thursday|friday)\s+afternoon|afternoon\s+off|"
+        r"second\s+half\s+of\s+the\s+day|after\s+lunch|from\s+noon"
+    ),
 )
 
 RUSSIAN = LanguageWords(
@@ -174,11 +201,14 @@ RUSSIAN = LanguageWords(
     },
     next_modifier=r"следующ\w*|след\.?|ближайш\w*",
     this_modifier=r"эт[оуиа]т?|этот",
+    last_modifier=r"прошл\w*|предыдущ\w*",
+    last_week=r"(?:на\s+)?(?:прошл|предыдущ)\w*\s+недел\w*",
     next_week=r"(?:на\s+)?следующ\w*\s+недел\w*|(?:на\s+)?след\.?\s+недел\w*",
     this_week=r"(?:на\s+)?эт\w*\s+недел\w*",
     range_to=r"-|по|до|и\s+по",
     between=r"между",
     between_and=r"и",
+    until_before=r"по|до|вплоть\s+до",
     day_ordinal=r"-?го|-?е",
     day_prefix=r"",
     day_unit=r"дн\w*|день|рабочих\s+дн\w*",
@@ -215,6 +245,12 @@ RUSSIAN = LanguageWords(
         r"приход|расход|поступил\w*|отдал\w*|вернул\w*|израсходовал\w*|использовал\w*|плюс|минус"
     ),
     counters=r"шт\.?|штук\w*|пач\w*|упаков\w*|коробк\w*|рулон\w*|комплект\w*|единиц\w*|x|х",
+    place_words=r"комнат\w*|кабинет\w*|офис\w*|этаж\w*|склад\w*|шкаф\w*|полк\w*|каб\.?|ком\.?",
+    stock_words=r"остат\w*|запас\w*|склад\w*|наличи\w*",
+    half_day_half=r"полдня|пол\s*-?\s*дня|половин\w+\s+дня",
+    half_day_morning=r"до\s+обеда|первую\s+половину\s+дня|первая\s+половина\s+дня",
+    half_day_afternoon=r"после\s+обеда|вторую\s+половину\s+дня|вторая\s+половина\s+дня|с\s+обеда",
+    alone_time_cue=r"в|во|к",
 )
 
 UZBEK = LanguageWords(
@@ -250,6 +286,8 @@ UZBEK = LanguageWords(
     },
     next_modifier=r"keyingi|kelasi|kelgusi",
     this_modifier=r"shu|bu",
+    last_modifier=r"o'?tgan|oldingi",
+    last_week=r"o'?tgan\s+hafta\w*|oldingi\s+hafta\w*",
     next_week=r"(?:keyingi|kelasi|kelgusi)\s+hafta\w*",
     this_week=r"(?:shu|bu)\s+hafta\w*",
     range_to=r"-|gacha|dan",
@@ -257,6 +295,8 @@ UZBEK = LanguageWords(
     suffix=r"-?[a-z']{1,9}(?:\s+kun(?:i|idan|igacha|lari))?|\s+kun(?:i|idan|igacha)",
     from_suffix=r"dan",
     to_suffix=r"gacha|cha|dek",
+    until_after=r"qadar|gacha",
+    until_suffix=r"gacha",
     day_ordinal=r"-?(?:chi|inchi|nchi)",
     day_unit=r"kun\w*|ish\s+kun\w*",
     week_unit=r"hafta\w*",
@@ -288,6 +328,11 @@ UZBEK = LanguageWords(
         r"sarflandi|hisobdan|qaytar\w*"
     ),
     counters=r"ta|dona|quti|pachka|to'plam|rulon|karobka",
+    place_words=r"xona\w*|ofis\w*|kabinet\w*|qavat\w*|ombor\w*",
+    stock_words=r"zaxira\w*|qoldiq\w*|ombor\w*",
+    half_day_half=r"yarim\s+kun\w*|kunning\s+yarmi\w*",
+    half_day_morning=r"tushgacha|tushlikkacha|kunning\s+birinchi\s+yarmi\w*",
+    half_day_afternoon=r"tushdan\s+keyin|tushlikdan\s+keyin|kunning\s+ikkinchi\s+yarmi\w*",
 )
 
 AZERBAIJANI = LanguageWords(
@@ -323,13 +368,17 @@ AZERBAIJANI = LanguageWords(
     },
     next_modifier=r"gələn|növbəti|sonrakı",
     this_modifier=r"bu",
+    last_modifier=r"keçən|ötən|əvvəlki",
+    last_week=r"(?:keçən|ötən|əvvəlki)\s+həftə\w*",
     next_week=r"(?:gələn|növbəti|sonrakı)\s+həftə\w*",
     this_week=r"bu\s+həftə\w*",
     range_to=r"-|qədər|dək|kimi|dan|dən",
     between_and=r"və",
     suffix=r"-?[a-z]{1,9}(?:\s+gün\w*)?|\s+gün\w*",
     from_suffix=r"dan|dən",
-    to_suffix=r"dək|nadək|yədək|a|ə|ya|yə|na|nə",
+    to_suffix=r"dək|nadək|yədək|yadək|adək|ədək|a|ə|ya|yə|na|nə",
+    until_after=r"qədər|dək|kimi",
+    until_suffix=r"dək",
     day_ordinal=r"-?(?:ci|cı|cu|cü|nci|ncı|ncu|ncü|inci|ıncı|uncu|üncü)",
     day_unit=r"gün\w*|iş\s+gün\w*",
     week_unit=r"həftə\w*",
@@ -360,6 +409,11 @@ AZERBAIJANI = LanguageWords(
         r"silindi|qaytar\w*"
     ),
     counters=r"ədəd|dənə|qutu|paket|dəst|rulon",
+    place_words=r"otaq\w*|ofis\w*|kabinet\w*|mərtəbə\w*|anbar\w*",
+    stock_words=r"ehtiyat\w*|qalıq\w*|anbar\w*",
+    half_day_half=r"yarım\s+gün\w*|günün\s+yarısı\w*",
+    half_day_morning=r"günortaya\s+qədər|günün\s+birinci\s+yarısı\w*",
+    half_day_afternoon=r"günortadan\s+sonra|nahardan\s+sonra|günün\s+ikinci\s+yarısı\w*",
 )
 
 GREEK = LanguageWords(
@@ -396,6 +450,12 @@ GREEK = LanguageWords(
     },
     next_modifier=r"(?:την\s+|τη\s+|το\s+)?(?:επομενη|επομενο|αλλη|αλλο|ερχομενη|ερχομενο)|(?:tin\s+|ti\s+)?(?:epomeni|alli)",
     this_modifier=r"(?:αυτη\s+την|αυτη\s+τη|αυτο\s+το|αυτην\s+την)|afti\s+tin",
+    last_modifier=(
+        r"(?:την\s+|τη\s+|το\s+)?(?:προηγουμεν[ηο]|περασμεν[ηο])|(?:tin\s+|ti\s+)?(?:proigoumeni|perasmeni)"
+    ),
+    last_week=(
+        r"(?:την\s+|τη\s+)?(?:προηγουμενη|περασμενη)\s+(?:ε)?βδομαδα|(?:tin\s+)?(?:proigoumeni|perasmeni)\s+(?:e)?vdomada"
+    ),
     next_week=(
         r"(?:την\s+|τη\s+)?(?:επομενη|αλλη|ερχομενη)\s+(?:ε)?βδομαδα|(?:tin\s+)?(?:epomeni|alli)\s+(?:e)?vdomada"
     ),
@@ -403,6 +463,7 @@ GREEK = LanguageWords(
     range_to=r"-|(?:εως|ως|μεχρι|eos|ews|mexri|os)(?:\s+(?:και|kai))?(?:\s+(?:τις|την|τη|το|tis|tin))?",
     between=r"μεταξυ",
     between_and=r"και",
+    until_before=r"(?:εως|ως|μεχρι|eos|ews|mexri)(?:\s+(?:και|kai))?(?:\s+(?:τις|την|τη|το|tis|tin|ti))?",
     day_prefix=r"",
     day_unit=r"(?:η)?μερ\w*|meres|imeres",
     week_unit=r"(?:ε)?βδομαδ\w*|evdomad\w*",
@@ -435,6 +496,11 @@ GREEK = LanguageWords(
         r"χρησιμοποιηθηκ\w*|epistrofi|parelava|pira"
     ),
     counters=r"τεμ\.?|τεμαχι\w*|κουτι\w*|πακετ\w*|τμχ",
+    place_words=r"δωματι\w*|γραφει\w*|οροφ\w*|αιθουσ\w*|αποθηκ\w*",
+    stock_words=r"αποθεμ\w*|αποθηκ\w*|αποθεματ\w*",
+    half_day_half=r"μιση\s+(?:η)?μερα|misi\s+mera",
+    half_day_morning=r"το\s+πρωι|πριν\s+το\s+μεσημερι|to\s+proi",
+    half_day_afternoon=r"το\s+απογευμα|μετα\s+το\s+μεσημερι|to\s+apogeuma",
 )
 
 VIETNAMESE = LanguageWords(
@@ -456,10 +522,13 @@ VIETNAMESE = LanguageWords(
     },
     next_modifier=r"",
     this_modifier=r"",
+    last_after=r"trước(?!\s+(?:khi|đó|kia|mặt|hết|tiên))|vừa\s+rồi|vừa\s+qua",
+    last_week=r"tuần\s+trước|tuần\s+rồi|tuần\s+vừa\s+rồi",
     next_week=r"tuần\s+sau|tuần\s+tới",
     this_week=r"tuần\s+này",
     range_to=r"-|(?:đến|tới)(?:\s+hết)?(?:\s+ngày)?",
     between_and=r"và",
+    until_before=r"(?:cho\s+)?(?:đến|tới)(?:\s+hết)?(?:\s+ngày)?",
     day_prefix=r"ngày|mùng|mồng",
     day_unit=r"ngày",
     week_unit=r"tuần",
@@ -490,6 +559,11 @@ VIETNAMESE = LanguageWords(
     number_words=r"số|#|№",
     movement_words=r"nhận|nhập|xuất|lấy|cấp|thêm|đã\s+nhận|giao|trả",
     counters=r"cái|chiếc|hộp|cuộn|ram|bộ|gói|chai|cây|tờ|quyển",
+    place_words=r"phòng|tầng|kho|văn\s+phòng|bàn",
+    stock_words=r"tồn\s+kho|tồn|kho|hàng",
+    half_day_half=r"nửa\s+ngày|nửa\s+buổi",
+    half_day_morning=r"buổi\s+sáng|sáng\s+mai",
+    half_day_afternoon=r"buổi\s+chiều|chiều\s+mai",
 )
 
 WORDS: dict[str, LanguageWords] = {
