@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -26,7 +27,10 @@ DataOption = Annotated[
 ]
 ModelOption = Annotated[
     Path | None,
-    typer.Option("--model", help=f"Model file [default: ${MODEL_ENV} or {DEFAULT_MODEL}]."),
+    typer.Option(
+        "--model",
+        help=f"Model file [default: ${MODEL_ENV} or {DEFAULT_MODEL}; with --data, a file named after the data].",
+    ),
 ]
 
 
@@ -42,13 +46,21 @@ def _data_path(data: Path | None) -> Path:
     return path
 
 
-def _model_path(model: Path | None) -> Path:
-    return model or Path(os.environ.get(MODEL_ENV) or DEFAULT_MODEL)
+def _model_path(model: Path | None, data: Path | None = None) -> Path:
+    """The assistant's model, unless other data is given: then a model of its own, so trying a data set never
+    overwrites the assistant's model."""
+    if model is not None:
+        return model
+    default = Path(os.environ.get(MODEL_ENV) or DEFAULT_MODEL)
+    if data is None or data.resolve() == PACKAGE_DATA:
+        return default
+    tag = hashlib.sha256(str(data.resolve()).encode()).hexdigest()[:8]
+    return default.with_name(f"{data.stem}-{tag}.joblib")
 
 
 def _interpreter(data: Path | None, model: Path | None, *, force: bool = False) -> Interpreter:
     try:
-        return Interpreter.load_or_train(_model_path(model), _data_path(data), force=force)
+        return Interpreter.load_or_train(_model_path(model, data), _data_path(data), force=force)
     except (TrainingDataError, FileNotFoundError, ValueError) as exc:
         raise _fail(str(exc)) from None
 
@@ -56,7 +68,7 @@ def _interpreter(data: Path | None, model: Path | None, *, force: bool = False) 
 @app.command()
 def train(data: DataOption = None, model: ModelOption = None, force: bool = typer.Option(False, "--force", help="Retrain even if the model is up to date.")) -> None:  # fmt: skip
     """Train the model (only when the data, engine or config changed, unless --force) and save it."""
-    model_path, data_path = _model_path(model), _data_path(data)
+    model_path, data_path = _model_path(model, data), _data_path(data)
     try:
         up_to_date = not force and Interpreter.is_up_to_date(model_path, data_path)
     except (TrainingDataError, FileNotFoundError) as exc:

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from nlu.cli import app
+from nlu.cli import _model_path, app
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tiny"
 
@@ -55,12 +55,12 @@ def test_parse_reads_stdin_lines_and_prints_json_lines(runner: CliRunner, traine
     assert lines[2]["intent"]["name"] == "out_of_scope"
 
 
-def test_model_path_comes_from_the_environment(
-    runner: CliRunner, trained_model: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("NLU_MODEL_PATH", str(trained_model))
-    result = runner.invoke(app, ["train", "--data", str(FIXTURES)])
-    assert f"model up to date: {trained_model}" in result.output
+def test_model_path_comes_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NLU_MODEL_PATH", raising=False)
+    assert _model_path(None) == Path("data/nlu/model.joblib")
+    monkeypatch.setenv("NLU_MODEL_PATH", str(tmp_path / "m.joblib"))
+    assert _model_path(None) == tmp_path / "m.joblib"
+    assert _model_path(tmp_path / "given.joblib") == tmp_path / "given.joblib"
 
 
 @pytest.mark.parametrize(
@@ -104,3 +104,14 @@ def test_every_command_has_help(runner: CliRunner) -> None:
     for command in ("train", "parse", "evaluate"):
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0 and "--data" in result.output
+
+
+def test_other_data_without_model_never_overwrites_the_assistants_model(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assistant_model = tmp_path / "model.joblib"
+    monkeypatch.setenv("NLU_MODEL_PATH", str(assistant_model))
+    result = runner.invoke(app, ["train", "--data", str(FIXTURES)])
+    assert result.exit_code == 0, result.output
+    assert not assistant_model.exists()
+    assert [path.name.startswith("tiny-") for path in tmp_path.iterdir()] == [True]
