@@ -6,11 +6,14 @@ import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
+from functools import cache
 from typing import Any
 
 from nlu.entities.dates import DateMatch, DateparserFallback, extract_dates
 from nlu.entities.defaults import DEFAULT_CATALOGUE, DEFAULT_SYNONYMS, HEAD_WORD_EXCLUSIONS
 from nlu.entities.gazetteer import Gazetteer, PhraseMatch
+from nlu.entities.grammar import WORD_END, WORD_START, alternation
+from nlu.entities.half_days import find_half_days
 from nlu.entities.numbers import find_ids, find_quantities
 from nlu.entities.text import FoldedText, fold
 from nlu.entities.times import TimeMatch, extract_times, is_reminder
@@ -61,10 +64,13 @@ class EntityExtractor:
 
         times = extract_times(folded, language)
         taken = [(t.start, t.end) for t in times]
+        # before the dates: "buổi chiều mai" is both tomorrow and an afternoon
+        half_days = find_half_days(folded, language, taken)
         dates = extract_dates(folded, language, today, taken, self._dateparser)
         taken += [(d.start, d.end) for d in dates]
 
         phrases = _prefer_specific_leave(self._gazetteer.find(folded, taken))
+        phrases = _drop_stock_levels(phrases, folded.folded, language)
         decisions = [(p.start, p.end) for p in phrases if p.entity == "decision"]
         statuses = [(p.start, p.end) for p in phrases if p.entity == "ticket_status"]
         ids = find_ids(folded.folded, language, decisions, statuses, taken)
@@ -94,6 +100,8 @@ class EntityExtractor:
             )
         for phrase in phrases:
             entities.append(_entity(folded, phrase.entity, phrase.value, phrase.start, phrase.end, "gazetteer"))
+        for half in half_days:
+            entities.append(_entity(folded, "half_day", half.value, half.start, half.end, "rules"))
         for number in [*ids, *quantities]:
             entities.append(_entity(folded, number.entity, number.value, number.start, number.end, "rules"))
         entities.extend(self._regex_entities(text, entities))
@@ -182,6 +190,30 @@ def _prefer_specific_leave(phrases: list[PhraseMatch]) -> list[PhraseMatch]:
 
 
 _JOINER = re.compile(r"[\s,]*")
+STOCK_LEVEL_WINDOW = 25  # characters either side of "low" looked at for stock words
+
+
+@cache
+def _stock_words(language: str) -> re.Pattern[str]:
+    words = f"{WORDS[language].stock_words}|{WORDS[FALLBACK_LANGUAGE].stock_words}"
+    return re.compile(rf"{WORD_START}(?:{alternation(words)}){WORD_END}")
+
+
+def _drop_stock_levels(phrases: list[PhraseMatch], folded: str, language: str) -> list[PhraseMatch]:
+    """"low stock", "running low", "низкий остаток": a one-word "low" among stock words is a level, not a priority."""
+    items = [p for p in phrases if p.entity == "item"]
+    pattern = _stock_words(language)
+
+    def is_stock_level(phrase: PhraseMatch) -> bool:
+        if phrase.entity != "priority" or phrase.value != "low" or " " in folded[phrase.start : phrase.end]:
+            return False
+        window_start, window_end = max(0, phrase.start - STOCK_LEVEL_WINDOW), phrase.end + STOCK_LEVEL_WINDOW
+        if any(i.start < window_end and window_start < i.end for i in items):
+            return True
+        around = folded[window_start : phrase.start] + " " + folded[phrase.end : window_end]
+        return pattern.search(around) is not None
+
+    return [p for p in phrases if not is_stock_level(p)]
 
 
 def _adjacent(folded: str, day: DateMatch, time: TimeMatch) -> bool:

@@ -38,6 +38,7 @@ class NumberGrammar:
     after_movement: re.Pattern[str]
     counter_after: re.Pattern[str]
     unit_after: re.Pattern[str]
+    after_place: re.Pattern[str]
 
 
 @cache
@@ -65,6 +66,7 @@ def number_grammar(language: str) -> NumberGrammar:
         after_movement=re.compile(rf"{WORD_START}(?:{alternation(words.movement_words)})\s+$"),
         counter_after=re.compile(rf"\s*(?:{counters}){WORD_END}"),
         unit_after=re.compile(rf"\s*-?\s*(?:{units}|{alternation(TIME_UNITS)})"),
+        after_place=re.compile(rf"{WORD_START}(?:{alternation(f'{words.place_words}|{ENGLISH.place_words}')})\s*[#№]?\s*$"),
     )
 
 
@@ -121,6 +123,8 @@ def find_quantities(
             continue
         if grammar.unit_after.match(folded, end):
             continue
+        if grammar.after_place.search(folded, max(0, start - 30), start) and not grammar.counter_after.match(folded, end):
+            continue  # "room 1" is a place; "в кабинет 5 пачек" still counts packs
         if _is_quantity(folded, start, end, items, grammar):
             found.append(NumberMatch("quantity", match.group(), start, end))
     return found

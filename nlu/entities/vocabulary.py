@@ -160,10 +160,14 @@ ENGLISH = LanguageWords(
     place_words=r"rooms?|office|floor|level|desk|building|cabinet|shelf|locker|storeroom|table|no\.?",
     stock_words=r"stock|stocks|supplies|supply|inventory|running|run|getting|levels?|items?|left",
     half_day_half=r"half\s*-?\s*(?:a\s+)?day|half\s+of\s+the\s+day",
-    half_day_morning=r"(?:in\s+the|the|this|tomorrow|monday|tuesday|wednesday|thursday|friday)\s+morning|morning\s+off|first\s+half\s+of\s+the\s+day|until\s+(?:noon|lunch)",
+    # a bare "morning" too (the answer to "which half?"), but not in a greeting
+    half_day_morning=(
+        r"(?:in\s+the\s+|the\s+|this\s+)?(?<!good\s)morning(?:\s+off)?|first\s+half\s+of\s+the\s+day|"
+        r"until\s+(?:noon|lunch)|before\s+lunch"
+    ),
     half_day_afternoon=(
-        r"(?:in\s+the|the|this|tomorrow|monday|tuesday|wednesday|thursday|friday)\s+afternoon|afternoon\s+off|"
-        r"second\s+half\s+of\s+the\s+day|after\s+lunch|from\s+noon"
+        r"(?:in\s+the\s+|the\s+|this\s+)?(?<!good\s)afternoon(?:\s+off)?|second\s+half\s+of\s+the\s+day|"
+        r"after\s+lunch|from\s+noon"
     ),
 )
 
@@ -562,7 +566,7 @@ VIETNAMESE = LanguageWords(
     place_words=r"phòng|tầng|kho|văn\s+phòng|bàn",
     stock_words=r"tồn\s+kho|tồn|kho|hàng",
     half_day_half=r"nửa\s+ngày|nửa\s+buổi",
-    half_day_morning=r"buổi\s+sáng|sáng\s+mai",
+    half_day_morning=r"(?<!chào\s)buổi\s+sáng|sáng\s+mai",
     half_day_afternoon=r"buổi\s+chiều|chiều\s+mai",
 )
 
