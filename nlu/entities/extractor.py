@@ -136,8 +136,13 @@ class EntityExtractor:
         for entity, aliases in synonyms.items():
             for alias, value in aliases.items():
                 target = entity or self._guess_entity(value, known_values)
-                # numbers (ids, quantities) come from the rules: a data synonym "#42" → 42 would match every 42
+                if target is None:
+                    continue
                 if target not in GAZETTEER_ENTITIES:
+                    # numbers (ids, quantities) come from the rules: an annotated "#42" → 42 would match every 42,
+                    # "room 1" would be a quantity; only number words ("ένα" → 1) are worth a phrase
+                    if target == "quantity" and not any(c.isdigit() for c in alias):
+                        self._gazetteer.add(target, alias, value, RANK_DATA_SYNONYM)
                     continue
                 if target == "item":
                     value = self._catalogue.get(fold(value), value)
@@ -201,15 +206,12 @@ def _stock_words(language: str) -> re.Pattern[str]:
 
 def _drop_stock_levels(phrases: list[PhraseMatch], folded: str, language: str) -> list[PhraseMatch]:
     """"low stock", "running low", "низкий остаток": a one-word "low" among stock words is a level, not a priority."""
-    items = [p for p in phrases if p.entity == "item"]
     pattern = _stock_words(language)
 
     def is_stock_level(phrase: PhraseMatch) -> bool:
         if phrase.entity != "priority" or phrase.value != "low" or " " in folded[phrase.start : phrase.end]:
             return False
         window_start, window_end = max(0, phrase.start - STOCK_LEVEL_WINDOW), phrase.end + STOCK_LEVEL_WINDOW
-        if any(i.start < window_end and window_start < i.end for i in items):
-            return True
         around = folded[window_start : phrase.start] + " " + folded[phrase.end : window_end]
         return pattern.search(around) is not None
 

@@ -50,7 +50,10 @@ def _is_homograph(text: FoldedText, start: int, end: int, language: str) -> bool
     if accented is None:
         return False
     original_start, original_end = text.span(start, end)
-    return text.original[original_start:original_end].strip().lower() != accented
+    written = text.original[original_start:original_end].strip().lower()
+    if written == "toi" and text.folded.startswith(" nay", end):
+        return False  # "toi nay" typed without accents is still "tối nay" (tonight)
+    return written != accented
 
 
 def _to_time(match: re.Match[str], grammar: TimeGrammar, text: FoldedText, language: str) -> TimeMatch | None:

@@ -73,7 +73,7 @@ class LanguageWords:
     number_words: str = ""  # "number", "№", "no."
     movement_words: str = ""  # stock movements: received, issued...
     counters: str = ""  # "pcs", "шт", "ta"
-    place_words: str = ""  # a number after them is a room, not a quantity: "room 1"
+    place_words: str = ""  # a number after them is a room, not a quantity: "room 1" (not stores: "склад 5 шт")
     stock_words: str = ""  # "low" next to them is a stock level, not a priority
     half_day_half: str = ""  # half_day entity: "half day"
     half_day_morning: str = ""  # "до обеда", "buổi sáng"
@@ -157,7 +157,7 @@ ENGLISH = LanguageWords(
         r"arrived|sent|write\s+off|wrote\s+off|remove|removed|returned|dispatched|handed\s+out|stock\s+in|stock\s+out"
     ),
     counters=r"pcs|pieces?|units?|x|packs?|boxes|box|rolls?|reams?|sets?|bottles?|packets?",
-    place_words=r"rooms?|office|floor|level|desk|building|cabinet|shelf|locker|storeroom|table|no\.?",
+    place_words=r"rooms?|office|floor|level|desk|building|cabinet|locker",
     stock_words=r"stock|stocks|supplies|supply|inventory|running|run|getting|levels?|items?|left",
     half_day_half=r"half\s*-?\s*(?:a\s+)?day|half\s+of\s+the\s+day",
     # a bare "morning" too (the answer to "which half?"), but not in a greeting
@@ -249,7 +249,7 @@ RUSSIAN = LanguageWords(
         r"приход|расход|поступил\w*|отдал\w*|вернул\w*|израсходовал\w*|использовал\w*|плюс|минус"
     ),
     counters=r"шт\.?|штук\w*|пач\w*|упаков\w*|коробк\w*|рулон\w*|комплект\w*|единиц\w*|x|х",
-    place_words=r"комнат\w*|кабинет\w*|офис\w*|этаж\w*|склад\w*|шкаф\w*|полк\w*|каб\.?|ком\.?",
+    place_words=r"комнат\w*|кабинет\w*|офис\w*|этаж\w*|каб\.?|ком\.?",
     stock_words=r"остат\w*|запас\w*|склад\w*|наличи\w*",
     half_day_half=r"полдня|пол\s*-?\s*дня|половин\w+\s+дня",
     half_day_morning=r"до\s+обеда|первую\s+половину\s+дня|первая\s+половина\s+дня",
@@ -332,7 +332,7 @@ UZBEK = LanguageWords(
         r"sarflandi|hisobdan|qaytar\w*"
     ),
     counters=r"ta|dona|quti|pachka|to'plam|rulon|karobka",
-    place_words=r"xona\w*|ofis\w*|kabinet\w*|qavat\w*|ombor\w*",
+    place_words=r"xona\w*|ofis\w*|kabinet\w*|qavat\w*",
     stock_words=r"zaxira\w*|qoldiq\w*|ombor\w*",
     half_day_half=r"yarim\s+kun\w*|kunning\s+yarmi\w*",
     half_day_morning=r"tushgacha|tushlikkacha|kunning\s+birinchi\s+yarmi\w*",
@@ -413,7 +413,7 @@ AZERBAIJANI = LanguageWords(
         r"silindi|qaytar\w*"
     ),
     counters=r"ədəd|dənə|qutu|paket|dəst|rulon",
-    place_words=r"otaq\w*|ofis\w*|kabinet\w*|mərtəbə\w*|anbar\w*",
+    place_words=r"otaq\w*|ofis\w*|kabinet\w*|mərtəbə\w*",
     stock_words=r"ehtiyat\w*|qalıq\w*|anbar\w*",
     half_day_half=r"yarım\s+gün\w*|günün\s+yarısı\w*",
     half_day_morning=r"günortaya\s+qədər|günün\s+birinci\s+yarısı\w*",
@@ -500,7 +500,7 @@ GREEK = LanguageWords(
         r"χρησιμοποιηθηκ\w*|epistrofi|parelava|pira"
     ),
     counters=r"τεμ\.?|τεμαχι\w*|κουτι\w*|πακετ\w*|τμχ",
-    place_words=r"δωματι\w*|γραφει\w*|οροφ\w*|αιθουσ\w*|αποθηκ\w*",
+    place_words=r"δωματι\w*|γραφει\w*|οροφ\w*|αιθουσ\w*",
     stock_words=r"αποθεμ\w*|αποθηκ\w*|αποθεματ\w*",
     half_day_half=r"μιση\s+(?:η)?μερα|misi\s+mera",
     half_day_morning=r"το\s+πρωι|πριν\s+το\s+μεσημερι|to\s+proi",
@@ -563,7 +563,7 @@ VIETNAMESE = LanguageWords(
     number_words=r"số|#|№",
     movement_words=r"nhận|nhập|xuất|lấy|cấp|thêm|đã\s+nhận|giao|trả",
     counters=r"cái|chiếc|hộp|cuộn|ram|bộ|gói|chai|cây|tờ|quyển",
-    place_words=r"phòng|tầng|kho|văn\s+phòng|bàn",
+    place_words=r"phòng|tầng|văn\s+phòng",
     stock_words=r"tồn\s+kho|tồn|kho|hàng",
     half_day_half=r"nửa\s+ngày|nửa\s+buổi",
     half_day_morning=r"(?<!chào\s)buổi\s+sáng|sáng\s+mai",
