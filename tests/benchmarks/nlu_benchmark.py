@@ -109,9 +109,9 @@ def main() -> None:
     rows: list[tuple[str, str]] = []
 
     splits = clinc(args.datasets)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     interpreter = Interpreter.train(TrainingData(splits["train"]), validation=TrainingData(splits["val"]))
-    clinc_training = time.perf_counter() - started
+    clinc_training = f"{time.perf_counter() - started:.1f} s wall / {time.process_time() - cpu_started:.1f} s CPU"
     threshold = interpreter.classifier.config.oos_threshold
     model_file = Path("/tmp/nlu_benchmark_clinc.joblib")
     interpreter.save(model_file)
@@ -125,7 +125,7 @@ def main() -> None:
         ("CLINC150 in-scope accuracy (test)", f"{100 * accuracy(interpreter, splits['test']):.1f}%"),
         ("CLINC150 out-of-scope recall (oos_test)", f"{100 * np.mean([p == 'out_of_scope' for p in oos_predicted]):.1f}%"),
         ("CLINC150 oos threshold (tuned on val)", "none" if threshold is None else f"{threshold:.3f}"),
-        ("CLINC150 training time", f"{clinc_training:.1f} s"),
+        ("CLINC150 training time (incl. threshold tuning)", clinc_training),
         ("CLINC150 model load time / size", f"{load_time:.2f} s / {model_size:.1f} MB"),
     ]
     p50, p99 = latency_ms(interpreter, [example.text for example in splits["test"]])
@@ -133,11 +133,12 @@ def main() -> None:
     del interpreter
 
     train, test = banking(args.datasets)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     interpreter = Interpreter.train(TrainingData(train))
+    banking_training = f"{time.perf_counter() - started:.1f} s wall / {time.process_time() - cpu_started:.1f} s CPU"
     rows += [
         ("Banking77 accuracy (test)", f"{100 * accuracy(interpreter, test):.1f}%"),
-        ("Banking77 training time", f"{time.perf_counter() - started:.1f} s"),
+        ("Banking77 training time", banking_training),
     ]
     del interpreter
 
