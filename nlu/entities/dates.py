@@ -371,8 +371,8 @@ def _marked_as_end(atom: Atom, folded: str, grammar: DateGrammar) -> bool:
     """"until Friday", "по пятницу", "jumagacha", "cüməyə qədər": a lone date that ends a period."""
     if grammar.until_before.search(folded, 0, atom.start) or grammar.until_after.match(folded, atom.end):
         return True
-    suffix = folded[atom.start : atom.end]
-    return atom.role == "to" and grammar.until_suffix.search(suffix) is not None
+    written = folded[atom.start : atom.end]
+    return atom.role == "to" and grammar.until_suffix.search(written) is not None
 
 
 class DateparserFallback:
