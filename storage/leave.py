@@ -12,6 +12,7 @@ import enum
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
@@ -102,6 +103,9 @@ class LeaveRequest(Timestamped, Base):
     half_day_start: Mapped[bool] = mapped_column(default=False)
     half_day_end: Mapped[bool] = mapped_column(default=False)
     days: Mapped[Decimal] = mapped_column(DAYS)
+    days_by_year: Mapped[dict[str, Any]] = mapped_column(
+        default=dict, doc="Working days counted against each year's balance when filed, e.g. {'2026': '4'}."
+    )
     reason: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[LeaveStatus] = mapped_column(str_enum(LeaveStatus), index=True)
     approver_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id", ondelete="SET NULL"))
@@ -226,15 +230,16 @@ async def preview(
         )
     free_days = await holidays_between(session, employee.calendar, start, end)
     parts = _split_by_year(start, end)
-    days_by_year: dict[int, Decimal] = {}
-    for index, (year, part_start, part_end) in enumerate(parts):
-        days_by_year[year] = working_days(
+    days_by_year = {
+        year: working_days(
             part_start,
             part_end,
             free_days,
             half_day_start=half_day_start and index == 0,
             half_day_end=half_day_end and index == len(parts) - 1,
         )
+        for index, (year, part_start, part_end) in enumerate(parts)
+    }
     total = sum(days_by_year.values(), Decimal(0))
     if total <= 0:
         raise InvalidRequest(
@@ -350,6 +355,7 @@ async def request_leave(
         half_day_start=half_day_start,
         half_day_end=half_day_end,
         days=plan.days,
+        days_by_year={str(year): str(days) for year, days in plan.days_by_year.items()},
         reason=reason.strip()[:2000],
         status=LeaveStatus.APPROVED if approved_now else LeaveStatus.PENDING,
         decided_at=utcnow() if approved_now else None,
@@ -374,19 +380,10 @@ async def get_request(session: AsyncSession, request_id: int) -> LeaveRequest:
     return request
 
 
-async def _days_by_year(session: AsyncSession, request: LeaveRequest, employee: Employee) -> dict[int, Decimal]:
-    free_days = await holidays_between(session, employee.calendar, request.start_date, request.end_date)
-    parts = _split_by_year(request.start_date, request.end_date)
-    return {
-        year: working_days(
-            part_start,
-            part_end,
-            free_days,
-            half_day_start=request.half_day_start and index == 0,
-            half_day_end=request.half_day_end and index == len(parts) - 1,
-        )
-        for index, (year, part_start, part_end) in enumerate(parts)
-    }
+def _reserved_days(request: LeaveRequest) -> dict[int, Decimal]:
+    """The days this request holds in each year's balance, as counted when it was filed (holidays added
+    later don't change what it gives back)."""
+    return {int(year): Decimal(days) for year, days in request.days_by_year.items()}
 
 
 def can_decide(decider: Employee, requester: Employee) -> bool:
@@ -436,7 +433,7 @@ async def decide(
             request_id=current.id,
             status=current.status.value,
         )
-    for year, days in (await _days_by_year(session, request, requester)).items():
+    for year, days in _reserved_days(request).items():
         await _move_days(session, requester.id, request.leave_type, year, pending=-days, taken=days if approve else Decimal(0))
     await audit.record(
         session,
@@ -488,13 +485,11 @@ async def cancel(
             request_id=current.id,
             status=current.status.value,
         )
-    owner = await session.get(Employee, request.employee_id)
-    assert owner is not None
-    for year, days in (await _days_by_year(session, request, owner)).items():
+    for year, days in _reserved_days(request).items():
         if previous is LeaveStatus.PENDING:
-            await _move_days(session, owner.id, request.leave_type, year, pending=-days)
+            await _move_days(session, request.employee_id, request.leave_type, year, pending=-days)
         else:
-            await _move_days(session, owner.id, request.leave_type, year, taken=-days)
+            await _move_days(session, request.employee_id, request.leave_type, year, taken=-days)
     await audit.record(
         session,
         actor_id=employee.id,

@@ -12,10 +12,10 @@ from sqlalchemy import select
 from storage import audit, leave
 from storage.database import Database
 from storage.errors import Conflict, InsufficientBalance, InvalidRequest, PermissionDenied
-from storage.holidays import working_days
+from storage.holidays import PublicHoliday, working_days
 from storage.leave import LeaveBalance, LeaveRequest, LeaveStatus
 from storage.people import Employee
-from tests.factories import TEST_HOLIDAY, Company, make_company
+from tests.factories import TEST_CALENDAR, TEST_HOLIDAY, Company, make_company
 
 TODAY = date(2026, 11, 23)  # a Monday
 
@@ -272,3 +272,18 @@ async def test_simultaneous_decisions_yield_exactly_one(database: Database, comp
     balance = await balance_of(database, company.alice)
     assert balance.pending == 0
     assert balance.taken == (5 if winners[0].status is LeaveStatus.APPROVED else 0)
+
+
+async def test_a_holiday_added_after_filing_does_not_unbalance_the_decision(database: Database, company: Company) -> None:
+    # Filed as 5 working days; a holiday declared later inside the leave must not change what moves on decision.
+    request = await file(database, company.alice, date(2026, 12, 14), date(2026, 12, 18))
+    async with database.transaction() as session:
+        session.add(PublicHoliday(calendar=TEST_CALENDAR, day=date(2026, 12, 16), name="Declared later"))
+    async with database.transaction() as session:
+        await leave.decide(session, await session.get(Employee, company.manager.id), request.id, approve=True)  # type: ignore[arg-type]
+    balance = await balance_of(database, company.alice)
+    assert (balance.pending, balance.taken) == (0, 5)
+    async with database.transaction() as session:
+        await leave.cancel(session, await session.get(Employee, company.alice.id), request.id, today=TODAY)  # type: ignore[arg-type]
+    balance = await balance_of(database, company.alice)
+    assert (balance.pending, balance.taken, balance.remaining) == (0, 0, 24)

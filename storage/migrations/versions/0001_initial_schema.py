@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-23 07:37:00.528407
+Create Date: 2026-11-23 08:24:15.352150
 """
 
 import sqlalchemy as sa
@@ -170,6 +170,7 @@ def upgrade() -> None:
     sa.Column('half_day_start', sa.Boolean(), nullable=False),
     sa.Column('half_day_end', sa.Boolean(), nullable=False),
     sa.Column('days', sa.Numeric(precision=6, scale=1), nullable=False),
+    sa.Column('days_by_year', sa.JSON(), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('status', sa.Enum('draft', 'pending', 'approved', 'rejected', 'cancelled', name='leavestatus', native_enum=False, length=20), nullable=False),
     sa.Column('approver_id', sa.Integer(), nullable=True),
