@@ -208,21 +208,25 @@ class LeaveRequestForm(Form):
     async def check(self, ctx: ActionContext) -> None:
         await self.plan(ctx)  # the storage's preview refuses bad dates, overlaps and overspending
 
+    @staticmethod
+    def rule_arguments(ctx: ActionContext) -> dict[str, Any]:
+        """The filled slots as the storage rules' keyword arguments."""
+        slots = ctx.slots
+        return {
+            "leave_type": str(slots["leave_type"]),
+            "start": date.fromisoformat(slots["start_date"]),
+            "end": date.fromisoformat(slots["end_date"]),
+            "today": ctx.today,
+            **half_days(slots),
+        }
+
     async def plan(self, ctx: ActionContext) -> leave.LeavePreview | None:
         """The storage's costing of the filled slots; a refusal becomes a SlotError on the slots to ask again."""
         slots = ctx.slots
         if any(not slots.get(name) for name in self.required):
             return None
         try:
-            return await leave.preview(
-                ctx.session,
-                ctx.employee,
-                leave_type=str(slots["leave_type"]),
-                start=date.fromisoformat(slots["start_date"]),
-                end=date.fromisoformat(slots["end_date"]),
-                today=ctx.today,
-                **half_days(slots),
-            )
+            return await leave.preview(ctx.session, ctx.employee, **self.rule_arguments(ctx))
         except DomainError as error:
             raise SlotError(SLOTS_FOR_ERROR.get(error.code, DATE_SLOTS), error) from error
 
@@ -276,15 +280,7 @@ class LeaveRequestForm(Form):
         slots = ctx.slots
         if self.missing(slots) is not None:  # a "yes" to a confirmation that was withdrawn (see confirm)
             raise InvalidRequest("The leave request is incomplete.", code="invalid_request")
-        request = await leave.request_leave(
-            ctx.session,
-            ctx.employee,
-            leave_type=str(slots["leave_type"]),
-            start=date.fromisoformat(slots["start_date"]),
-            end=date.fromisoformat(slots["end_date"]),
-            today=ctx.today,
-            **half_days(slots),
-        )
+        request = await leave.request_leave(ctx.session, ctx.employee, **self.rule_arguments(ctx))
         decider = await decider_for(ctx.session, ctx.employee)
         requester = ctx.employee.name
         if request.status is LeaveStatus.APPROVED:
