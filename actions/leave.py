@@ -169,7 +169,7 @@ class LeaveRequestForm(Form):
 
     @staticmethod
     def _half_days(ctx: ActionContext) -> dict[str, bool]:
-        """An optional `half_day` entity (morning / afternoon / half): the NLU contract doesn't carry it yet."""
+        """The `half_day` entity (morning / afternoon / half) as the half-day flags of the rules."""
         found = {str(value) for value in ctx.message.values("half_day")}
         flags: dict[str, bool] = {}
         if found & {"afternoon", "half"}:

@@ -8,18 +8,13 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from typing import Any
-
 from sqlalchemy import func, select
 
-from actions import default_routes
-from bot.dialogue import Dialogue
-from nlu import Interpreter
 from storage import leave
 from storage.database import Database
 from storage.leave import LeaveBalance, LeaveRequest, LeaveStatus
 from storage.people import Employee
-from tests.conversations.conftest import NOW, Chat
+from tests.conversations.conftest import Chat
 from tests.factories import Company
 
 TODAY = date(2026, 11, 23)
@@ -302,24 +297,7 @@ async def test_a_confirmation_gone_stale_meanwhile_is_not_shown_again(chat: Chat
     assert [r.leave_type for r in await requests_of(database, company.alice)] == ["study"]
 
 
-class HalfDayReader:
-    """Stands in for a `half_day` entity the NLU contract doesn't have yet (see actions/leave.py)."""
-
-    def __init__(self, interpreter: Interpreter) -> None:
-        self.interpreter = interpreter
-
-    def parse(self, text: str, **options: Any) -> dict[str, Any]:
-        parse = self.interpreter.parse(text, **options)
-        if "afternoon" in text:
-            parse["entities"] = [*parse["entities"], {"entity": "half_day", "value": "afternoon"}]
-        return parse
-
-
-async def test_a_half_day_entity_counts_the_first_day_as_half(
-    interpreter: Interpreter, company: Company, database: Database
-) -> None:
-    chat = Chat(database, Dialogue(database, HalfDayReader(interpreter), default_routes(), clock=lambda: NOW))
-
+async def test_a_half_day_counts_the_first_day_as_half(chat: Chat, company: Company, database: Database) -> None:
     said = await chat.say(company.alice, "I need annual leave from Thursday afternoon to Friday")
     assert "Annual leave, Thu 26 Nov – Fri 27 Nov: 1.5 working days." in said.text
     assert "22.5 days will be left." in said.text
