@@ -105,7 +105,7 @@ class Dialogue:
 
     async def _prepare(self, incoming: Incoming, now: datetime) -> _Turn | None:
         key = ConversationKey(incoming.platform, incoming.chat_id, incoming.user_id)
-        async with self.database.sessions() as session:
+        async with self.database.reading() as session:
             employee = await people.employee_for_identity(session, incoming.platform, incoming.user_id)
             if employee is None:
                 return None

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, UniqueConstraint, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -26,6 +27,9 @@ class ConversationState(Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     version: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 
 class SeenEvent(Base):
@@ -99,9 +103,12 @@ async def save(session: AsyncSession, snapshot: Snapshot, *, now: datetime | Non
 
 async def first_sighting(session: AsyncSession, platform: str, event_id: str, *, now: datetime | None = None) -> bool:
     """True the first time an inbound id is seen, False for every retry of it."""
-    try:
-        async with session.begin_nested():
-            session.add(SeenEvent(platform=platform, event_id=event_id, seen_at=now or utcnow()))
-    except IntegrityError:
-        return False
-    return True
+    # One INSERT .. ON CONFLICT DO NOTHING (SQLite and PostgreSQL alike) instead of a savepoint around an ORM
+    # insert: this runs on every message, and the savepoint and unit-of-work flush cost more than the insert.
+    insert = _INSERTS[session.get_bind().dialect.name]
+    result = await session.execute(
+        insert(SeenEvent)
+        .values(platform=platform, event_id=event_id, seen_at=now or utcnow())
+        .on_conflict_do_nothing(index_elements=[SeenEvent.platform, SeenEvent.event_id])
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]

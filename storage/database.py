@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +15,9 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
+READ_ONLY = "backoffice_read_only"
+"""Execution option of `Database.reading()` sessions."""
+_in_write_turn: ContextVar[bool] = ContextVar("in_sqlite_write_turn", default=False)
 
 
 def async_url(url: str | URL) -> URL:
@@ -38,7 +44,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read-only session needs no write lock: in WAL mode it reads a snapshot and never waits for writers.
+        connection.exec_driver_sql("BEGIN" if connection.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -58,6 +65,8 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = async_sessionmaker(self.engine, expire_on_commit=False, execution_options={READ_ONLY: True})
+        self._write_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
 
     @property
     def is_sqlite(self) -> bool:
@@ -66,8 +75,37 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on any error."""
-        async with self.sessions() as session, session.begin():
+        async with self._write_turn(), self.sessions() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads only: on SQLite it neither takes nor waits for the write lock (don't write in it)."""
+        async with self._readers() as session:
+            yield session
+
+    def _write_turn(self) -> AbstractAsyncContextManager[object]:
+        """On SQLite, one write transaction at a time per process, queued in asyncio.
+
+        SQLite has one write lock; connections that wait for it in its busy handler poll with sleeps of up to
+        100 ms, so under load most of the time goes to sleeping. Queued here, the next writer starts as soon as
+        the lock is free; other processes still meet the busy handler. A transaction opened inside another one
+        (in the same task) is not queued: it meets SQLite's busy timeout as before instead of waiting forever.
+        """
+        if not self.is_sqlite or _in_write_turn.get():
+            return nullcontext()
+        return self._queued_write_turn()
+
+    @asynccontextmanager
+    async def _queued_write_turn(self) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        lock = self._write_turns.setdefault(loop, asyncio.Lock())
+        async with lock:
+            token = _in_write_turn.set(True)
+            try:
+                yield
+            finally:
+                _in_write_turn.reset(token)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
