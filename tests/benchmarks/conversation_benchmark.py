@@ -494,7 +494,7 @@ def table(rows: list[Row]) -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--mode", choices=("all", "sqlite", "postgres", "postgres-2proc"), default="all", help="all = sqlite, then both PostgreSQL modes when a URL is given")
-    parser.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL"), help="server URL (loopback only); a fresh schema is made and dropped [default: $TEST_DATABASE_URL]")
+    parser.add_argument("--postgres", help="server URL (loopback only), else $TEST_DATABASE_URL; a fresh schema is made and dropped")
     parser.add_argument("--users", type=int, default=50, help="concurrent simulated users in all (split between processes)")
     parser.add_argument("--messages", type=int, default=6000, help="measured messages in all (split between processes)")
     parser.add_argument("--warmup", type=int, default=300, help="messages per process sent before measuring (not counted)")
@@ -504,6 +504,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="NLU model file (trained here if missing or stale)")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
+    args.postgres = args.postgres or os.environ.get("TEST_DATABASE_URL")
     if args.users < 1 or args.messages < 1:
         parser.error("--users and --messages must be at least 1")
     if args.mode in ("postgres", "postgres-2proc") and not args.postgres:
