@@ -40,6 +40,15 @@ def test_seed_without_a_kind_is_a_usage_error(cli: CliRunner) -> None:
     assert result.exit_code == 2 and "--demo" in result.output
 
 
-def test_bad_today_is_a_clear_usage_error(cli: CliRunner) -> None:
-    result = cli.invoke(app, ["demo", "--today", "23/11/2026"])
-    assert result.exit_code == 2 and "not a date" in result.output
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["db", "seed", "--demo", "--today", "23/11/2026"], "'23/11/2026' is not a date like 2026-11-23"),
+        (["demo", "--now", "23/11/2026 9am"], "'23/11/2026 9am' is not a date-time like 2026-11-23T09:00"),
+        (["chat", "--as", "a@b.example", "--now", "tomorrow"], "'tomorrow' is not a date-time like 2026-11-23T09:00"),
+    ],
+)
+def test_a_bad_date_is_a_clear_usage_error(cli: CliRunner, arguments: list[str], message: str) -> None:
+    result = cli.invoke(app, arguments, env={"COLUMNS": "200"})  # a wide terminal: the error box doesn't wrap
+    assert result.exit_code == 2
+    assert message in result.output
