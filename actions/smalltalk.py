@@ -25,9 +25,16 @@ ROLE_SECTIONS = (
 )
 
 
+FAMILY_NAME_FIRST = frozenset({"vi"})
+"""Languages whose names are written family name first ("Phạm Thu Hà" is called Hà)."""
+
+
 def first_name(employee: Employee) -> str:
+    """What colleagues call the person: the given name."""
     parts = employee.name.split()
-    return parts[0] if parts else employee.name
+    if not parts:
+        return employee.name
+    return parts[-1] if employee.language in FAMILY_NAME_FIRST else parts[0]
 
 
 def help_sections(employee: Employee) -> list[str]:

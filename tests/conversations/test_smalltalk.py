@@ -8,6 +8,7 @@ from actions.i18n import Translator
 from storage.conversations import ConversationState
 from storage.database import Database
 from storage.outbox import OutboxMessage
+from storage.people import Employee
 from tests.conversations.conftest import Chat
 from tests.factories import Company
 
@@ -97,3 +98,12 @@ async def test_greeting_in_a_group_chat_is_not_private(chat: Chat, company: Comp
     said = await chat.say(company.alice, "good morning", group=True)
     assert len(said.replies) == 1 and not said.replies[0].private
     assert said.text.startswith(EN("smalltalk.greet", name="Alice"))
+
+
+async def test_a_vietnamese_name_is_greeted_by_the_given_name(chat: Chat, company: Company, database: Database) -> None:
+    async with database.transaction() as session:
+        bob = await session.get(Employee, company.bob.id)
+        assert bob is not None
+        bob.name, bob.language = "Phạm Thu Hà", "vi"
+    said = await chat.say(company.bob, "xin chào")
+    assert said.replies[0].text.startswith(Translator("vi")("smalltalk.greet", name="Hà"))
