@@ -1,7 +1,8 @@
 """Intent classifier: sparse word/char TF-IDF features, a linear SVM and a naive Bayes, with an out-of-scope rule.
 
-Text is NFKC-normalised and casefolded, Uzbek apostrophe variants become one ``'``, and every word with diacritics
-also yields its accent-stripped form, so "xin chao" still matches "xin chào". Features (see ClassifierConfig):
+Text is NFKC-normalised and casefolded, Uzbek apostrophe variants become one ``'``, digits become 0, and every word
+with diacritics also yields its folded form (the entity extractor's: no accents, ə→e, ı→i), so "xin chao" still
+matches "xin chào" and "mezuniyyet" "məzuniyyət". Features (see ClassifierConfig):
 word unigrams and bigrams, pairs of word stems within a small window (a cheap stand-in for word interactions that
 a bag of words misses), and character 2–5-grams inside word boundaries of the accent-stripped text.
 
@@ -26,7 +27,10 @@ from functools import lru_cache
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
+
+from nlu.entities.text import fold
 
 __all__ = ["ClassifierConfig", "IntentClassifier", "fold_accents", "normalize_text"]
 
@@ -34,6 +38,7 @@ OUT_OF_SCOPE = "out_of_scope"
 
 _APOSTROPHES = re.compile("[ʻʼ’‘`´ʹ′]")
 _WORD = re.compile(r"\w+(?:'\w+)*")
+_DIGIT = re.compile(r"\d")
 
 
 def normalize_text(text: str) -> str:
@@ -43,10 +48,14 @@ def normalize_text(text: str) -> str:
 
 @lru_cache(maxsize=1 << 16)  # called per word on every message; words repeat, so this halves featurising time
 def fold_accents(text: str) -> str:
-    """Drop combining marks (Vietnamese tones, Greek tonos, ...); đ has no decomposition, so map it by hand."""
-    decomposed = unicodedata.normalize("NFD", text)
-    stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return unicodedata.normalize("NFC", stripped).replace("đ", "d")
+    """The entity extractor's folding: no combining marks (Vietnamese tones, Greek tonos, ...), and letters without
+    a decomposition mapped by hand (Azerbaijani ə→e and ı→i, đ→d, final ς→σ)."""
+    return fold(text)
+
+
+def _feature_text(text: str) -> str:
+    """Normalised text with every digit as 0: ticket 4521 and ticket 7310 look alike, while 12.12 stays a date."""
+    return _DIGIT.sub("0", normalize_text(text))
 
 
 @dataclass(frozen=True)
@@ -68,6 +77,8 @@ class ClassifierConfig:
     max_chars: int = 500
     out_of_scope: str = OUT_OF_SCOPE
     oos_threshold: float | None = None
+    # Folds for tuning the out-of-scope threshold on the training data itself when no validation split is given.
+    threshold_folds: int = 0
 
     def with_threshold(self, threshold: float | None) -> ClassifierConfig:
         return replace(self, oos_threshold=threshold)
@@ -82,7 +93,7 @@ class WordAnalyzer:
         self.window = config.stem_pair_window
 
     def __call__(self, text: str) -> list[str]:
-        words = _WORD.findall(normalize_text(text))
+        words = _WORD.findall(_feature_text(text))
         features = list(words)
         for word in words:
             folded = fold_accents(word)
@@ -105,7 +116,7 @@ class CharAnalyzer:
 
     def __call__(self, text: str) -> list[str]:
         grams: list[str] = []
-        for word in fold_accents(normalize_text(text)).split():
+        for word in fold_accents(_feature_text(text)).split():
             padded = f" {word} "
             for size in range(self.low, self.high + 1):
                 if size >= len(padded):
@@ -268,11 +279,34 @@ class IntentClassifier:
         The threshold is the highest one that keeps in-scope accuracy at ``min_in_scope_ratio`` of its value with
         no threshold, which trades a little in-scope accuracy for as much out-of-scope recall as that buys.
         """
+        return self._choose_threshold(self.decision_scores(texts), intents, min_in_scope_ratio)
+
+    def tune_threshold_by_cross_validation(
+        self, texts: Sequence[str], intents: Sequence[str], *, seed: int = 0, min_in_scope_ratio: float = 0.995
+    ) -> float | None:
+        """Like ``tune_threshold``, on out-of-fold scores of the training data itself (``threshold_folds`` folds).
+
+        For training data without a held-out split: each fold's model is trained on the other folds only, so the
+        scores are as unseen as a validation set's. Does nothing without out-of-scope examples.
+        """
+        gold = np.asarray(intents, dtype=object)
+        smallest_class = min(Counter(intents).values())
+        folds = min(self.config.threshold_folds, smallest_class)
+        if folds < 2 or not (gold == self.out_of_scope).any():
+            return self.config.oos_threshold
+        fold_config = self.config.with_threshold(None)
+        scores = np.zeros((len(gold), len(self.classes)))
+        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+        for train_index, test_index in splitter.split(np.zeros(len(gold)), gold):
+            model = IntentClassifier(fold_config).fit([texts[i] for i in train_index], gold[train_index], seed=seed)
+            scores[test_index] = model.decision_scores([texts[i] for i in test_index])
+        return self._choose_threshold(scores, intents, min_in_scope_ratio)
+
+    def _choose_threshold(self, scores: np.ndarray, intents: Sequence[str], min_in_scope_ratio: float) -> float | None:
         gold = np.asarray(intents, dtype=object)
         is_oos = gold == self.out_of_scope
         if is_oos.all() or not is_oos.any():
             return self.config.oos_threshold
-        scores = self.decision_scores(texts)
         margins = np.sort(self.oos_margins(scores))
         base = self.predict_from_scores(scores, threshold=float("-inf"))
         floor = (base[~is_oos] == gold[~is_oos]).mean() * min_in_scope_ratio

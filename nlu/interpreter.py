@@ -22,7 +22,7 @@ __all__ = ["ENGINE_VERSION", "Interpreter", "ModelFileError", "data_fingerprint"
 
 log = logging.getLogger(__name__)
 
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"
 _MODEL_FORMAT = "backoffice-nlu-model"
 RANKING_SIZE = 10
 MAX_ENTITY_CHARS = 1000  # entities are read from the start of a very long message only
@@ -68,16 +68,20 @@ class Interpreter:
         validation: TrainingData | None = None,
         fingerprint: str = "",
     ) -> Interpreter:
-        """Train on ``data``; with ``validation`` (held out, never test data) the out-of-scope threshold is tuned."""
+        """Train on ``data`` and tune the out-of-scope threshold: on ``validation`` (held out, never test data) when
+        given, else by cross-validation on ``data`` itself (when it has out-of-scope examples)."""
         if not data.examples:
             raise ValueError("no training examples")
         texts = [example.text for example in data.examples]
-        classifier = IntentClassifier(config).fit(texts, [example.intent for example in data.examples], seed=seed)
+        intents = [example.intent for example in data.examples]
+        classifier = IntentClassifier(config).fit(texts, intents, seed=seed)
         if validation is not None and validation.examples:
             classifier.tune_threshold(
                 [example.text for example in validation.examples],
                 [example.intent for example in validation.examples],
             )
+        else:
+            classifier.tune_threshold_by_cross_validation(texts, intents, seed=seed)
         extractor = EntityExtractor(data.synonyms, data.lookups, data.regexes)
         languages = [example.language for example in data.examples]
         detector = LanguageDetector.fit(texts, languages) if len(set(languages)) > 1 else None
