@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -32,13 +32,20 @@ from sklearn.svm import LinearSVC
 
 from nlu.entities.text import fold
 
-__all__ = ["ClassifierConfig", "IntentClassifier", "fold_accents", "normalize_text"]
+__all__ = ["ClassifierConfig", "IntentClassifier", "fold_accents", "normalize_text", "with_tags"]
 
 OUT_OF_SCOPE = "out_of_scope"
 
 _APOSTROPHES = re.compile("[ʻʼ’‘`´ʹ′]")
 _WORD = re.compile(r"\w+(?:'\w+)*")
 _DIGIT = re.compile(r"\d")
+_TAG_SEPARATOR = "\x1f"  # ASCII unit separator: never typed, and no word character
+
+
+def with_tags(text: str, tags: Iterable[str]) -> str:
+    """``text`` carrying extra feature tokens (entity types found in it) that only the word features read."""
+    tags = sorted(set(tags))
+    return f"{text}{_TAG_SEPARATOR}{' '.join(tags)}" if tags else text
 
 
 def normalize_text(text: str) -> str:
@@ -78,7 +85,9 @@ class ClassifierConfig:
     out_of_scope: str = OUT_OF_SCOPE
     oos_threshold: float | None = None
     # Folds for tuning the out-of-scope threshold on the training data itself when no validation split is given.
-    threshold_folds: int = 0
+    threshold_folds: int = 3
+    # The threshold keeps in-scope accuracy at this share of its value without a threshold.
+    oos_min_in_scope_ratio: float = 0.995
 
     def with_threshold(self, threshold: float | None) -> ClassifierConfig:
         return replace(self, oos_threshold=threshold)
@@ -93,8 +102,10 @@ class WordAnalyzer:
         self.window = config.stem_pair_window
 
     def __call__(self, text: str) -> list[str]:
+        text, _, tags = text.partition(_TAG_SEPARATOR)
         words = _WORD.findall(_feature_text(text))
-        features = list(words)
+        features = [f"<{tag}>" for tag in tags.split()]
+        features.extend(words)
         for word in words:
             folded = fold_accents(word)
             if folded != word:
@@ -116,7 +127,7 @@ class CharAnalyzer:
 
     def __call__(self, text: str) -> list[str]:
         grams: list[str] = []
-        for word in fold_accents(_feature_text(text)).split():
+        for word in fold_accents(_feature_text(text.partition(_TAG_SEPARATOR)[0])).split():
             padded = f" {word} "
             for size in range(self.low, self.high + 1):
                 if size >= len(padded):
@@ -236,7 +247,8 @@ class IntentClassifier:
         return self.config.out_of_scope
 
     def _clip(self, text: str) -> str:
-        return text[: self.config.max_chars]
+        text, separator, tags = text.partition(_TAG_SEPARATOR)
+        return text[: self.config.max_chars] + separator + tags
 
     def decision_scores(self, texts: Sequence[str]) -> np.ndarray:
         """Scores, one row per text and one column per class of ``classes`` (SVM, plus naive Bayes if enabled)."""
@@ -271,18 +283,16 @@ class IntentClassifier:
     def predict(self, texts: Sequence[str]) -> list[str]:
         return [str(intent) for intent in self.predict_from_scores(self.decision_scores(texts))]
 
-    def tune_threshold(
-        self, texts: Sequence[str], intents: Sequence[str], *, min_in_scope_ratio: float = 0.995
-    ) -> float | None:
+    def tune_threshold(self, texts: Sequence[str], intents: Sequence[str]) -> float | None:
         """Pick the out-of-scope margin threshold on held-out data; store it in the config and return it.
 
-        The threshold is the highest one that keeps in-scope accuracy at ``min_in_scope_ratio`` of its value with
-        no threshold, which trades a little in-scope accuracy for as much out-of-scope recall as that buys.
+        The threshold is the highest one that keeps in-scope accuracy at ``oos_min_in_scope_ratio`` of its value
+        with no threshold, which trades a little in-scope accuracy for as much out-of-scope recall as that buys.
         """
-        return self._choose_threshold(self.decision_scores(texts), intents, min_in_scope_ratio)
+        return self._choose_threshold(self.decision_scores(texts), intents)
 
     def tune_threshold_by_cross_validation(
-        self, texts: Sequence[str], intents: Sequence[str], *, seed: int = 0, min_in_scope_ratio: float = 0.995
+        self, texts: Sequence[str], intents: Sequence[str], *, seed: int = 0
     ) -> float | None:
         """Like ``tune_threshold``, on out-of-fold scores of the training data itself (``threshold_folds`` folds).
 
@@ -300,16 +310,16 @@ class IntentClassifier:
         for train_index, test_index in splitter.split(np.zeros(len(gold)), gold):
             model = IntentClassifier(fold_config).fit([texts[i] for i in train_index], gold[train_index], seed=seed)
             scores[test_index] = model.decision_scores([texts[i] for i in test_index])
-        return self._choose_threshold(scores, intents, min_in_scope_ratio)
+        return self._choose_threshold(scores, intents)
 
-    def _choose_threshold(self, scores: np.ndarray, intents: Sequence[str], min_in_scope_ratio: float) -> float | None:
+    def _choose_threshold(self, scores: np.ndarray, intents: Sequence[str]) -> float | None:
         gold = np.asarray(intents, dtype=object)
         is_oos = gold == self.out_of_scope
         if is_oos.all() or not is_oos.any():
             return self.config.oos_threshold
         margins = np.sort(self.oos_margins(scores))
         base = self.predict_from_scores(scores, threshold=float("-inf"))
-        floor = (base[~is_oos] == gold[~is_oos]).mean() * min_in_scope_ratio
+        floor = (base[~is_oos] == gold[~is_oos]).mean() * self.config.oos_min_in_scope_ratio
         chosen: float | None = None
         for candidate in np.unique(np.quantile(margins, np.linspace(0.0, 0.5, 101))):
             predicted = self.predict_from_scores(scores, threshold=float(candidate))

@@ -90,7 +90,7 @@ def cross_validate(
     for train_index, test_index in splitter.split(np.zeros(len(labels)), labels):
         interpreter = Interpreter.train(data.with_examples(examples[i] for i in train_index), seed=seed, config=config)
         held_out = [examples[i] for i in test_index]
-        for index, intent in zip(test_index, interpreter.classifier.predict([e.text for e in held_out]), strict=True):
+        for index, intent in zip(test_index, interpreter.predict_intents([e.text for e in held_out]), strict=True):
             predicted[index] = intent
         for index, example in zip(test_index, held_out, strict=True):
             if not example.entities:
@@ -100,9 +100,7 @@ def cross_validate(
 
     gold = [example.intent for example in examples]
     intents = sorted(set(gold) | set(predicted))
-    precision, recall, f1, support = precision_recall_fscore_support(
-        gold, predicted, labels=intents, zero_division=0
-    )
+    precision, recall, f1, support = precision_recall_fscore_support(gold, predicted, labels=intents, zero_division=0)
     per_intent = {
         intent: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
         for intent, p, r, f, s in zip(intents, precision, recall, f1, support, strict=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
@@ -13,7 +13,7 @@ from typing import Any
 
 import joblib
 
-from nlu.classifier import ClassifierConfig, IntentClassifier
+from nlu.classifier import ClassifierConfig, IntentClassifier, with_tags
 from nlu.entities import EntityExtractor
 from nlu.language import LanguageDetector
 from nlu.training_data import TrainingData, load_training_data, training_files
@@ -22,11 +22,12 @@ __all__ = ["ENGINE_VERSION", "Interpreter", "ModelFileError", "data_fingerprint"
 
 log = logging.getLogger(__name__)
 
-ENGINE_VERSION = "2"
+ENGINE_VERSION = "3"
 _MODEL_FORMAT = "backoffice-nlu-model"
 RANKING_SIZE = 10
 MAX_ENTITY_CHARS = 1000  # entities are read from the start of a very long message only
 _HAS_WORD = re.compile(r"\w")
+_TAGGING_DAY = date(2025, 1, 15)  # entity types, not values, become features: any fixed day will do
 
 
 class ModelFileError(RuntimeError):
@@ -51,12 +52,15 @@ class Interpreter:
         detector: LanguageDetector | None,
         default_language: str,
         fingerprint: str = "",
+        entity_features: bool = False,
     ) -> None:
         self.classifier = classifier
         self.extractor = extractor
         self.detector = detector
         self.default_language = default_language
         self.fingerprint = fingerprint
+        # Whether the types of the entities found in a message are features of its intent.
+        self.entity_features = entity_features
 
     @classmethod
     def train(
@@ -73,19 +77,28 @@ class Interpreter:
         if not data.examples:
             raise ValueError("no training examples")
         texts = [example.text for example in data.examples]
+        languages = [example.language for example in data.examples]
+        detector = LanguageDetector.fit(texts, languages) if len(set(languages)) > 1 else None
+        extractor = EntityExtractor(data.synonyms, data.lookups, data.regexes)
+        # Entity types help tell intents apart (a date in leave_request, a number in ticket_status: +1 point of CV
+        # accuracy on our data), but only data that annotates entities uses the extractor's types at all.
+        entity_features = any(example.entities for example in data.examples)
+        interpreter = cls(IntentClassifier(config), extractor, detector, languages[0], fingerprint, entity_features)
         intents = [example.intent for example in data.examples]
-        classifier = IntentClassifier(config).fit(texts, intents, seed=seed)
+        interpreter.classifier.fit(interpreter.classifier_inputs(texts, languages), intents, seed=seed)
         if validation is not None and validation.examples:
-            classifier.tune_threshold(
-                [example.text for example in validation.examples],
+            interpreter.classifier.tune_threshold(
+                interpreter.classifier_inputs(
+                    [example.text for example in validation.examples],
+                    [example.language for example in validation.examples],
+                ),
                 [example.intent for example in validation.examples],
             )
         else:
-            classifier.tune_threshold_by_cross_validation(texts, intents, seed=seed)
-        extractor = EntityExtractor(data.synonyms, data.lookups, data.regexes)
-        languages = [example.language for example in data.examples]
-        detector = LanguageDetector.fit(texts, languages) if len(set(languages)) > 1 else None
-        return cls(classifier, extractor, detector, languages[0], fingerprint)
+            interpreter.classifier.tune_threshold_by_cross_validation(
+                interpreter.classifier_inputs(texts, languages), intents, seed=seed
+            )
+        return interpreter
 
     def save(self, path: Path | str) -> None:
         path = Path(path)
@@ -163,6 +176,24 @@ class Interpreter:
             return hint or self.default_language
         return self.detector.detect(text, hint)
 
+    def classifier_inputs(self, texts: Sequence[str], languages: Sequence[str] | None = None) -> list[str]:
+        """What the intent classifier reads for each text: the text, tagged with its entity types if so trained."""
+        if not self.entity_features:
+            return list(texts)
+        if languages is None:
+            languages = [self.detect_language(text[:MAX_ENTITY_CHARS]) for text in texts]
+        return [
+            self._tagged(text, self.extractor.extract(text[:MAX_ENTITY_CHARS], language=language, today=_TAGGING_DAY))
+            for text, language in zip(texts, languages, strict=True)
+        ]
+
+    def _tagged(self, text: str, entities: Sequence[Mapping[str, Any]]) -> str:
+        return with_tags(text, (str(entity["entity"]) for entity in entities)) if self.entity_features else text
+
+    def predict_intents(self, texts: Sequence[str]) -> list[str]:
+        """The intent of each text (no entities, no ranking): for evaluation on many texts at once."""
+        return self.classifier.predict(self.classifier_inputs(texts))
+
     def parse(self, text: str, *, today: date | None = None, language_hint: str | None = None) -> dict[str, Any]:
         """Rasa's ``POST /model/parse`` shape: text, intent, entities, intent_ranking (top 10), language."""
         language = self.detect_language(text[:MAX_ENTITY_CHARS], language_hint)
@@ -176,8 +207,8 @@ class Interpreter:
                 "intent_ranking": [{"name": out_of_scope, "confidence": 1.0}],
                 "language": language,
             }
-        intent, confidence, ranking = self.classifier.rank(text)
         entities = self.extractor.extract(text[:MAX_ENTITY_CHARS], language=language, today=today or date.today())
+        intent, confidence, ranking = self.classifier.rank(self._tagged(text, entities))
         return {
             "text": text,
             "intent": {"name": intent, "confidence": confidence},

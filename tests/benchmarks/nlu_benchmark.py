@@ -75,7 +75,7 @@ def banking(datasets: Path) -> tuple[list[Example], list[Example]]:
 
 
 def accuracy(interpreter: Interpreter, examples: list[Example]) -> float:
-    predicted = interpreter.classifier.predict([example.text for example in examples])
+    predicted = interpreter.predict_intents([example.text for example in examples])
     return float(np.mean([p == example.intent for p, example in zip(predicted, examples, strict=True)]))
 
 
@@ -120,10 +120,13 @@ def main() -> None:
     load_time = time.perf_counter() - started
     model_size = model_file.stat().st_size / 2**20
     model_file.unlink()
-    oos_predicted = interpreter.classifier.predict([example.text for example in splits["oos_test"]])
+    oos_predicted = interpreter.predict_intents([example.text for example in splits["oos_test"]])
     rows += [
         ("CLINC150 in-scope accuracy (test)", f"{100 * accuracy(interpreter, splits['test']):.1f}%"),
-        ("CLINC150 out-of-scope recall (oos_test)", f"{100 * np.mean([p == 'out_of_scope' for p in oos_predicted]):.1f}%"),
+        (
+            "CLINC150 out-of-scope recall (oos_test)",
+            f"{100 * np.mean([p == 'out_of_scope' for p in oos_predicted]):.1f}%",
+        ),
         ("CLINC150 oos threshold (tuned on val)", "none" if threshold is None else f"{threshold:.3f}"),
         ("CLINC150 training time (incl. threshold tuning)", clinc_training),
         ("CLINC150 model load time / size", f"{load_time:.2f} s / {model_size:.1f} MB"),
