@@ -172,6 +172,8 @@ class Results:
     error_kinds: Counter[str] = field(default_factory=Counter)
     started: float = 0.0
     finished: float = 0.0
+    cpu_seconds: float = 0.0
+    """CPU time of the whole process (every thread, so the database driver's too) during the phase."""
 
     def error(self, kind: str) -> None:
         self.errors += 1
@@ -262,10 +264,12 @@ async def run_phase(
     dialogue: Dialogue, users: list[SimulatedUser], *, messages: int, rate: float, seconds: float
 ) -> Results:
     results = Results(started=time.perf_counter())
+    cpu_started = time.process_time()
     budget = Budget(messages, results.started + seconds)
     rate_per_user = rate / len(users) if rate else 0.0
     await asyncio.gather(*(user.run(dialogue, budget, results, rate_per_user) for user in users))
     results.finished = time.perf_counter()
+    results.cpu_seconds = time.process_time() - cpu_started
     return results
 
 
@@ -412,6 +416,11 @@ class Row:
         return float(np.percentile(merged, q)) if merged else float("nan")
 
     @property
+    def cpu_ms_per_message(self) -> float:
+        """The benchmark process's CPU per message (a PostgreSQL server's own CPU is not counted)."""
+        return 1000 * sum(r.cpu_seconds for r in self.per_process) / self.messages if self.messages else float("nan")
+
+    @property
     def errors(self) -> int:
         return sum(result.errors for result in self.per_process)
 
@@ -467,7 +476,7 @@ def run_mode(mode: str, args: argparse.Namespace) -> Row:
 
 
 def table(rows: list[Row]) -> str:
-    header = ("backend", "procs", "users", "messages", "msg/s per proc", "msg/s total", "p50 ms", "p99 ms", "max ms", "errors", "target")
+    header = ("backend", "procs", "users", "messages", "msg/s per proc", "msg/s total", "p50 ms", "p99 ms", "max ms", "CPU ms/msg", "errors", "target")
     lines = [header]
     for row in rows:
         lines.append(
@@ -481,6 +490,7 @@ def table(rows: list[Row]) -> str:
                 f"{row.latency(50):.1f}",
                 f"{row.latency(99):.1f}",
                 f"{row.latency(100):.1f}",
+                f"{row.cpu_ms_per_message:.2f}",
                 str(row.errors),
                 "met" if row.target_met else "not met",
             )
