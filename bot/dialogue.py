@@ -26,7 +26,6 @@ from storage.base import utcnow
 from storage.conversations import ConversationKey, Snapshot
 from storage.database import Database
 from storage.errors import DomainError, StaleState
-from storage.people import Employee
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +81,7 @@ class Dialogue:
                         session, incoming.platform, incoming.event_id, now=now
                     ):
                         return []
-                    employee = await session.get(Employee, turn.employee_id)
+                    employee = await people.employee_with_roles(session, turn.employee_id)
                     assert employee is not None
                     ctx = ActionContext(
                         session=session,
@@ -106,16 +105,15 @@ class Dialogue:
     async def _prepare(self, incoming: Incoming, now: datetime) -> _Turn | None:
         key = ConversationKey(incoming.platform, incoming.chat_id, incoming.user_id)
         async with self.database.reading() as session:
-            employee = await people.employee_for_identity(session, incoming.platform, incoming.user_id)
-            if employee is None:
-                return None
-            snapshot = await conversations.load(session, key)
+            opening = await conversations.open_turn(session, key)
             await session.commit()
+        if opening is None:
+            return None
         return _Turn(
-            employee_id=employee.id,
-            snapshot=snapshot,
-            today=self._local_today(now, employee.timezone),
-            language_hint=str(snapshot.data.get("lang") or employee.language or self.default_language),
+            employee_id=opening.employee_id,
+            snapshot=opening.snapshot,
+            today=self._local_today(now, opening.timezone),
+            language_hint=str(opening.snapshot.data.get("lang") or opening.language or self.default_language),
         )
 
     def _local_today(self, now: datetime, timezone: str) -> date:
