@@ -6,9 +6,9 @@ matches "xin chào" and "mezuniyyet" "məzuniyyət". Features (see ClassifierCon
 word unigrams and bigrams, pairs of word stems within a small window (a cheap stand-in for word interactions that
 a bag of words misses), and character 2–5-grams inside word boundaries of the accent-stripped text.
 
-Scores: a multinomial naive Bayes on the same features is added to the SVM, each z-scored per message (so their
-scales match) and weighted ``nb_weight``; the sum is scaled back to the SVM's typical spread, so ``temperature`` and
-thresholds keep SVM units. The naive Bayes costs a second in training and sharpens confident intents.
+Scores: a multinomial naive Bayes on the same features is added to the SVM's scores, z-scored per message and
+scaled to that message's spread of SVM scores times ``nb_weight``, so scores, ``temperature`` and thresholds keep SVM
+units (and the confidences the dialogue's thresholds were set for). The naive Bayes costs a second in training.
 
 Out of scope: the training data's ``out_of_scope`` class is learnt like any other intent, and a message is also
 sent there when its best in-scope score does not beat the out-of-scope score by ``oos_threshold`` (tuned on
@@ -189,7 +189,6 @@ class IntentClassifier:
         self._nb_weights: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)
         self._nb_mass_weights: np.ndarray = np.zeros(0, dtype=np.float32)
         self._nb_bias: np.ndarray = np.zeros(0, dtype=np.float32)
-        self._scale = 1.0
 
     def fit(self, texts: Sequence[str], intents: Sequence[str], *, seed: int = 0) -> IntentClassifier:
         if len(set(intents)) < 2:
@@ -216,8 +215,6 @@ class IntentClassifier:
         self._bias = np.asarray(svm.intercept_, dtype=np.float32)
         if self.config.nb_weight:
             self._fit_bayes(features, intents)
-            svm_scores = np.asarray(features @ self._weights) + self._bias
-            self._scale = float(svm_scores.std(axis=1).mean())
         oos = np.flatnonzero(self.classes == self.config.out_of_scope)
         self._oos_index = int(oos[0]) if oos.size else None
         return self
@@ -260,7 +257,8 @@ class IntentClassifier:
             return svm_scores
         mass = np.asarray(features.sum(axis=1))
         bayes_scores = (features @ self._nb_weights).toarray() + mass * self._nb_mass_weights + self._nb_bias
-        return self._scale * (_standardize(svm_scores) + self.config.nb_weight * _standardize(bayes_scores))
+        spread = svm_scores.std(axis=1, keepdims=True)
+        return svm_scores + self.config.nb_weight * spread * _standardize(bayes_scores)
 
     def oos_margins(self, scores: np.ndarray) -> np.ndarray:
         """How far the best in-scope intent beats out-of-scope (or its raw score when there is no such class)."""

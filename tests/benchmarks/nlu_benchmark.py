@@ -25,6 +25,41 @@ choices were made on CLINC val and a 15% split of Banking77 train, the test figu
 - Parse latency: sklearn's TfidfVectorizer.transform costs ~3 ms a call in input checks, so inference uses the
   fitted vocabulary and idf directly (~0.4 ms), with float32 weights (a float64 input made scipy copy the whole
   weight matrix per call: 25 ms).
+
+Second round (Crammer–Singer SVM throughout; "val" is CLINC val in-scope / oos recall with the threshold rule,
+"test" CLINC test in-scope / oos recall; choices by val, test shown for scale):
+- SVM C on CLINC val (no NB): 0.25 92.8%, 0.5 93.5%, 1.0 93.7% (best), 2.0 93.4%. tol 3e-2 instead of 1e-2: 51
+  instead of 78 solver passes, identical val/test figures; this is what keeps training under 20 s.
+- SVM + naive Bayes on the same TF-IDF features, both z-scored per message, NB weighted w (MultinomialNB
+  alpha=0.1, w=0.35, C=1): val 93.70% / 69% oos at the 99.5% rule, test 93.2% / 58%.
+  w=0.5: val 93.57% / 65%; w=0.25: val 93.77% / 66%. ComplementNB (alpha 0.1/0.3) lowered val in-scope by
+  0.4–1.6 points at every weight; MultinomialNB alpha=0.3 was below alpha=0.1. sklearn's MultinomialNB keeps two
+  dense classes × features float64 matrices (peak RSS 661 MB on CLINC), so the NB is fitted sparse by hand
+  (log(1 + count/alpha) over seen features plus a per-class term times the text's feature mass): 382 MB.
+  The default adds the z-scored NB times each message's spread of SVM scores to the raw SVM scores: the same
+  intents (a per-message affine map of the above), val 93.70% / 66%, test 93.2% / 56%, but scores stay in SVM
+  units. With the z-scored sum, confidences (softmax at temperature 4) got much sharper than the old engine's, and
+  the dialogue's thresholds (MIN_CONFIDENCE 0.35) were set on the old scale: "'; DROP TABLE employees; --" went
+  from cancel at 0.22 (not understood) to cancel at 0.68 and failed a conversation test; now 0.30. (The NLL-optimal
+  temperature for the z-scored sum on out-of-fold scores of our data was 4.9: those confidences were calibrated,
+  the old ones under-confident, with 35% of held-out messages of our data below 0.35.)
+- Out-of-scope scorer on the SVM+NB scores, val at the 99.5% rule: best in-scope minus the out_of_scope score
+  69%, best in-scope score alone 66%, top1−top2 margin 41%. The 99.5% rule (not 99% as before) because val
+  in-scope stays ≥ 93% with it (93.2%) and drops to 92.8% at 99%.
+- Own data (5-fold CV, accuracy overall; az / el / en / ru / uz / vi), before this round 84.2%
+  (82.0 / 82.2 / 83.7 / 80.1 / 85.4 / 90.6):
+  - C=1 + NB: 84.3%; C=2, NB weight 0.6 or 1.0, alpha 0.3, char 1–5 or 2–6, word 1–3-grams, 4-letter stems,
+    stem window 6: all within ±0.2 of it (the own data is limited by its examples, not these knobs).
+  - words folded as the entity extractor folds them (ə→e, ı→i, ς→σ besides accents): 85.0% (az 82.3 -> 86.9);
+    plus every digit read as 0: 85.4%. Banking77 92.3% -> 92.2%, CLINC unchanged.
+  - entity types found by the extractor as extra word tokens: 86.1%; as placeholders replacing the entity text:
+    86.0% (appended, with char n-grams of the tokens too and gold languages: 86.4%). Appended as word features
+    (not char n-grams), only when the training data annotates entities (CLINC/Banking77 do not: no extractor
+    cost in their training): the default.
+  - the detected language as one more token: 86.1%, no gain (el +1.3, ru −0.8, uz −0.6): not used.
+  - out-of-scope threshold by 3-fold cross-validation on the training data (99.5% rule): in-scope 88.4% -> 88.2%,
+    out_of_scope recall 66.4% -> 68.7%, overall 86.1% -> 86.2%; 98% rule: in-scope 86.2%, oos recall 76.2%
+    but overall 85.2%. Training on our data 3 s -> 9 s CPU. The default (threshold_folds=3).
 """
 
 from __future__ import annotations
