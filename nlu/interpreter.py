@@ -85,7 +85,8 @@ class Interpreter:
         entity_features = any(example.entities for example in data.examples)
         interpreter = cls(IntentClassifier(config), extractor, detector, languages[0], fingerprint, entity_features)
         intents = [example.intent for example in data.examples]
-        interpreter.classifier.fit(interpreter.classifier_inputs(texts, languages), intents, seed=seed)
+        inputs = interpreter.classifier_inputs(texts, languages)
+        interpreter.classifier.fit(inputs, intents, seed=seed)
         if validation is not None and validation.examples:
             interpreter.classifier.tune_threshold(
                 interpreter.classifier_inputs(
@@ -95,9 +96,7 @@ class Interpreter:
                 [example.intent for example in validation.examples],
             )
         else:
-            interpreter.classifier.tune_threshold_by_cross_validation(
-                interpreter.classifier_inputs(texts, languages), intents, seed=seed
-            )
+            interpreter.classifier.tune_threshold_by_cross_validation(inputs, intents, seed=seed)
         return interpreter
 
     def save(self, path: Path | str) -> None:
