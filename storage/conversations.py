@@ -7,12 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, UniqueConstraint, and_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, utcnow
+from storage.database import dialect_insert
 from storage.errors import StaleState
 from storage.people import ChatIdentity, Employee, Platform
 
@@ -28,9 +28,6 @@ class ConversationState(Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     version: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 
 class SeenEvent(Base):
@@ -143,9 +140,8 @@ async def first_sighting(session: AsyncSession, platform: str, event_id: str, *,
     """True the first time an inbound id is seen, False for every retry of it."""
     # One INSERT .. ON CONFLICT DO NOTHING (SQLite and PostgreSQL alike) instead of a savepoint around an ORM
     # insert: this runs on every message, and the savepoint and unit-of-work flush cost more than the insert.
-    insert = _INSERTS[session.get_bind().dialect.name]
     result = await session.execute(
-        insert(SeenEvent)
+        dialect_insert(session, SeenEvent)
         .values(platform=platform, event_id=event_id, seen_at=now or utcnow())
         .on_conflict_do_nothing(index_elements=[SeenEvent.platform, SeenEvent.event_id])
     )

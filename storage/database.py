@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -27,6 +28,15 @@ def async_url(url: str | URL) -> URL:
     if backend not in ASYNC_DRIVERS:
         raise ValueError(f"unsupported database {parsed.drivername!r}: use sqlite or postgresql")
     return parsed.set(drivername=ASYNC_DRIVERS[backend])
+
+
+_DIALECT_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+
+def dialect_insert(session: AsyncSession, table: Any) -> sqlite.Insert | postgresql.Insert:
+    """An INSERT in the session's dialect, so it has `on_conflict_do_nothing` (the same SQL on SQLite and
+    PostgreSQL): one statement instead of a savepoint around an insert that may meet a unique key."""
+    return _DIALECT_INSERTS[session.get_bind().dialect.name](table)
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

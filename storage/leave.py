@@ -21,15 +21,16 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage import audit
 from storage.base import Base, Timestamped, str_enum, utcnow
+from storage.database import dialect_insert
 from storage.errors import Conflict, InsufficientBalance, InvalidRequest, NotFound, PermissionDenied
 from storage.holidays import holidays_between, working_days
 from storage.people import Employee, Role
@@ -153,38 +154,78 @@ async def ensure_leave_types(session: AsyncSession) -> None:
 
 async def balance(session: AsyncSession, employee: Employee, leave_type: str, year: int) -> LeaveBalance:
     """The employee's balance for a type and year, created from the type's allowance on first use."""
-    found = await session.scalar(
-        select(LeaveBalance).where(
-            LeaveBalance.employee_id == employee.id, LeaveBalance.leave_type == leave_type, LeaveBalance.year == year
-        )
-    )
+    found = await _find_balance(session, employee.id, leave_type, year)
     if found is not None:
         return found
     kind = await get_leave_type(session, leave_type)
-    created = LeaveBalance(
-        employee_id=employee.id,
-        leave_type=leave_type,
-        year=year,
-        entitled=kind.yearly_allowance or Decimal(0),
-        carried_over=Decimal(0),
-        taken=Decimal(0),
-        pending=Decimal(0),
-    )
-    try:
-        async with session.begin_nested():
-            session.add(created)
-    except IntegrityError:  # created meanwhile by a concurrent transaction
-        return await balance(session, employee, leave_type, year)
+    await _create_balances(session, employee.id, year, [(kind.code, kind.yearly_allowance)])
+    created = await _find_balance(session, employee.id, leave_type, year)
+    assert created is not None
     return created
 
 
 async def balances(session: AsyncSession, employee: Employee, year: int) -> list[LeaveBalance]:
     """Balances of every type with an allowance, for showing 'how many days do I have'."""
-    result = []
-    for kind in await leave_types(session):
-        if kind.yearly_allowance is not None:
-            result.append(await balance(session, employee, kind.code, year))
-    return result
+    rows = (
+        await session.execute(
+            select(LeaveType.code, LeaveType.yearly_allowance, LeaveBalance)
+            .outerjoin(
+                LeaveBalance,
+                and_(
+                    LeaveBalance.leave_type == LeaveType.code,
+                    LeaveBalance.employee_id == employee.id,
+                    LeaveBalance.year == year,
+                ),
+            )
+            .where(LeaveType.yearly_allowance.is_not(None))
+            .order_by(LeaveType.code)
+        )
+    ).all()
+    missing = [(code, allowance) for code, allowance, found in rows if found is None]
+    if not missing:
+        return [found for _, _, found in rows]
+    await _create_balances(session, employee.id, year, missing)
+    return list(
+        await session.scalars(
+            select(LeaveBalance)
+            .join(LeaveType, LeaveType.code == LeaveBalance.leave_type)
+            .where(LeaveBalance.employee_id == employee.id, LeaveBalance.year == year, LeaveType.yearly_allowance.is_not(None))
+            .order_by(LeaveType.code)
+        )
+    )
+
+
+async def _find_balance(session: AsyncSession, employee_id: int, leave_type: str, year: int) -> LeaveBalance | None:
+    return await session.scalar(
+        select(LeaveBalance).where(
+            LeaveBalance.employee_id == employee_id, LeaveBalance.leave_type == leave_type, LeaveBalance.year == year
+        )
+    )
+
+
+async def _create_balances(
+    session: AsyncSession, employee_id: int, year: int, kinds: list[tuple[str, Decimal | None]]
+) -> None:
+    """Create the missing balances of these (type, allowance) in one statement; rows a concurrent transaction
+    created meanwhile are kept as they are."""
+    await session.execute(
+        dialect_insert(session, LeaveBalance)
+        .values(
+            [
+                {
+                    "employee_id": employee_id,
+                    "leave_type": code,
+                    "year": year,
+                    "entitled": allowance or Decimal(0),
+                    "carried_over": Decimal(0),
+                    "taken": Decimal(0),
+                    "pending": Decimal(0),
+                }
+                for code, allowance in kinds
+            ]
+        )
+        .on_conflict_do_nothing(index_elements=[LeaveBalance.employee_id, LeaveBalance.leave_type, LeaveBalance.year])
+    )
 
 
 def _split_by_year(start: date, end: date) -> list[tuple[int, date, date]]:
