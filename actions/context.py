@@ -62,6 +62,9 @@ class ActionContext:
     replies: list[Reply] = field(default_factory=list)
     follow_up: tuple[str, dict[str, Any]] | None = None
     """A form a handler asked to start next (e.g. a Reply button that asks for the answer's text)."""
+    checked: dict[str, Any] = field(default_factory=dict)
+    """What a form's check() just worked out, for its confirm() right after in the same turn (so it is not
+    queried twice); confirm() takes it out, so it never outlives that step."""
 
     @property
     def language(self) -> str:

@@ -94,7 +94,7 @@ def sentences(*parts: str) -> str:
 async def decider_for(session: AsyncSession, employee: Employee) -> Employee | None:
     """Who decides this person's leave: their manager, else someone in HR (never the person themselves)."""
     if employee.manager_id is not None:
-        manager = await session.get(Employee, employee.manager_id)
+        manager = await people.employee_with_roles(session, employee.manager_id)
         if manager is not None and manager.active:
             return manager
     for hr in await people.with_role(session, Role.HR):
@@ -206,7 +206,9 @@ class LeaveRequestForm(Form):
             ctx.slots.pop("end_date", None)
 
     async def check(self, ctx: ActionContext) -> None:
-        await self.plan(ctx)  # the storage's preview refuses bad dates, overlaps and overspending
+        plan = await self.plan(ctx)  # the storage's preview refuses bad dates, overlaps and overspending
+        if plan is not None:
+            ctx.checked[self.name] = (self.rule_arguments(ctx), plan)
 
     @staticmethod
     def rule_arguments(ctx: ActionContext) -> dict[str, Any]:
@@ -243,7 +245,7 @@ class LeaveRequestForm(Form):
 
     async def confirm(self, ctx: ActionContext) -> None:
         try:
-            plan = await self.plan(ctx)
+            plan = self._just_checked(ctx) or await self.plan(ctx)
         except SlotError as problem:
             # The core re-shows a confirmation without check() (a resumed form, a re-ask) and the facts may have
             # moved on since (a new day, a balance spent elsewhere): say why and ask again instead.
@@ -275,6 +277,14 @@ class LeaveRequestForm(Form):
             days=count(t, plan.days, "working_day"),
         )
         ctx.replies.append(Reply(sentences(summary, *notes, t("leave.confirm_question"))))
+
+    def _just_checked(self, ctx: ActionContext) -> leave.LeavePreview | None:
+        """The plan check() made for the same slots just before in this turn (nothing was written since)."""
+        checked = ctx.checked.pop(self.name, None)
+        if checked is None or any(not ctx.slots.get(name) for name in self.required):
+            return None
+        arguments, plan = checked
+        return plan if arguments == self.rule_arguments(ctx) else None
 
     async def submit(self, ctx: ActionContext) -> None:
         slots = ctx.slots

@@ -277,6 +277,7 @@ class Dialogue:
             ctx.replies[-1] = Reply(last.text, last.buttons + yes_no_buttons(ctx), last.blocks, last.private)
 
     async def _submit(self, ctx: ActionContext, state: dict[str, Any], form: Form, frame: dict[str, Any]) -> None:
+        ctx.checked.clear()  # what a check worked out no longer holds once the submit writes
         try:
             async with ctx.session.begin_nested():
                 await form.submit(ctx)
