@@ -104,7 +104,7 @@ class Dialogue:
 
     async def _prepare(self, incoming: Incoming, now: datetime) -> _Turn | None:
         key = ConversationKey(incoming.platform, incoming.chat_id, incoming.user_id)
-        async with self.database.reading() as session:
+        async with self.database.reading(one_statement=True) as session:
             opening = await conversations.open_turn(session, key)
             await session.commit()
         if opening is None:

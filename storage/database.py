@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
 READ_ONLY = "backoffice_read_only"
 """Execution option of `Database.reading()` sessions."""
+ONE_STATEMENT = "backoffice_one_statement"
+"""Execution option of `Database.reading(one_statement=True)` sessions."""
 _in_write_turn: ContextVar[bool] = ContextVar("in_sqlite_write_turn", default=False)
 
 
@@ -54,8 +56,11 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
+        options = connection.get_execution_options()
+        if options.get(ONE_STATEMENT):
+            return  # one SELECT is its own snapshot in autocommit mode; a BEGIN would be one more driver round trip
         # A read-only session needs no write lock: in WAL mode it reads a snapshot and never waits for writers.
-        connection.exec_driver_sql("BEGIN" if connection.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN" if options.get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -76,6 +81,9 @@ class Database:
             _configure_sqlite(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._readers = async_sessionmaker(self.engine, expire_on_commit=False, execution_options={READ_ONLY: True})
+        self._one_statement_readers = async_sessionmaker(
+            self.engine, expire_on_commit=False, execution_options={READ_ONLY: True, ONE_STATEMENT: True}
+        )
         self._write_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
 
     @property
@@ -89,9 +97,13 @@ class Database:
             yield session
 
     @asynccontextmanager
-    async def reading(self) -> AsyncIterator[AsyncSession]:
-        """A session for reads only: on SQLite it neither takes nor waits for the write lock (don't write in it)."""
-        async with self._readers() as session:
+    async def reading(self, *, one_statement: bool = False) -> AsyncIterator[AsyncSession]:
+        """A session for reads only: on SQLite it neither takes nor waits for the write lock (don't write in it).
+
+        `one_statement=True` is for a single SELECT: on SQLite it runs without BEGIN, so two statements in such a
+        session could see different snapshots.
+        """
+        async with (self._one_statement_readers if one_statement else self._readers)() as session:
             yield session
 
     def _write_turn(self) -> AbstractAsyncContextManager[object]:
