@@ -6,8 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, UniqueConstraint, and_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import String, UniqueConstraint, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -80,6 +79,42 @@ class Opening:
     snapshot: Snapshot
 
 
+# Built once: these run on every message, and building a statement costs about as much CPU as compiling it.
+_OPEN_TURN = (
+    select(Employee.id, Employee.language, Employee.timezone, ConversationState.data, ConversationState.version)
+    .select_from(ChatIdentity)
+    .join(Employee, Employee.id == ChatIdentity.employee_id)
+    .outerjoin(
+        ConversationState,
+        and_(
+            ConversationState.platform == bindparam("platform"),
+            ConversationState.chat_id == bindparam("chat_id"),
+            ConversationState.user_id == bindparam("user_id"),
+        ),
+    )
+    .where(
+        ChatIdentity.platform == bindparam("identity_platform"),
+        ChatIdentity.external_id == bindparam("user_id"),
+        Employee.active,
+    )
+)
+_SAVE = (
+    update(ConversationState)
+    .where(
+        ConversationState.platform == bindparam("key_platform"),
+        ConversationState.chat_id == bindparam("key_chat_id"),
+        ConversationState.user_id == bindparam("key_user_id"),
+        ConversationState.version == bindparam("saved_version"),
+    )
+    .values(
+        data=bindparam("new_data", type_=ConversationState.__table__.c.data.type),
+        version=bindparam("new_version"),
+        updated_at=bindparam("at"),
+    )
+    .execution_options(synchronize_session=False)
+)
+
+
 async def open_turn(session: AsyncSession, key: ConversationKey) -> Opening | None:
     """The active employee linked to the chat user and their conversation, in one statement; None when the chat
     user is linked to nobody active."""
@@ -87,18 +122,13 @@ async def open_turn(session: AsyncSession, key: ConversationKey) -> Opening | No
     # on every message, and each statement costs more CPU in the driver hop than the rows it returns.
     found = (
         await session.execute(
-            select(Employee.id, Employee.language, Employee.timezone, ConversationState.data, ConversationState.version)
-            .select_from(ChatIdentity)
-            .join(Employee, Employee.id == ChatIdentity.employee_id)
-            .outerjoin(
-                ConversationState,
-                and_(
-                    ConversationState.platform == key.platform,
-                    ConversationState.chat_id == key.chat_id,
-                    ConversationState.user_id == key.user_id,
-                ),
-            )
-            .where(ChatIdentity.platform == Platform(key.platform), ChatIdentity.external_id == key.user_id, Employee.active)
+            _OPEN_TURN,
+            {
+                "platform": key.platform,
+                "chat_id": key.chat_id,
+                "user_id": key.user_id,
+                "identity_platform": Platform(key.platform),
+            },
         )
     ).first()
     if found is None:
@@ -112,24 +142,28 @@ async def save(session: AsyncSession, snapshot: Snapshot, *, now: datetime | Non
     at = now or utcnow()
     key = snapshot.key
     if snapshot.version == 0:
-        try:
-            async with session.begin_nested():
-                session.add(
-                    ConversationState(platform=key.platform, chat_id=key.chat_id, user_id=key.user_id, data=snapshot.data, version=1, updated_at=at)
-                )
-        except IntegrityError:
-            raise StaleState("The conversation was changed meanwhile.") from None
+        # A conversation someone else started meanwhile is a conflict, found without a savepoint.
+        created = await session.execute(
+            dialect_insert(session, ConversationState)
+            .values(platform=key.platform, chat_id=key.chat_id, user_id=key.user_id, data=snapshot.data, version=1, updated_at=at)
+            .on_conflict_do_nothing(
+                index_elements=[ConversationState.platform, ConversationState.chat_id, ConversationState.user_id]
+            )
+        )
+        if created.rowcount != 1:  # type: ignore[attr-defined]
+            raise StaleState("The conversation was changed meanwhile.")
         return Snapshot(key, snapshot.data, 1)
     result = await session.execute(
-        update(ConversationState)
-        .where(
-            ConversationState.platform == key.platform,
-            ConversationState.chat_id == key.chat_id,
-            ConversationState.user_id == key.user_id,
-            ConversationState.version == snapshot.version,
-        )
-        .values(data=snapshot.data, version=snapshot.version + 1, updated_at=at)
-        .execution_options(synchronize_session=False)
+        _SAVE,
+        {
+            "key_platform": key.platform,
+            "key_chat_id": key.chat_id,
+            "key_user_id": key.user_id,
+            "saved_version": snapshot.version,
+            "new_data": snapshot.data,
+            "new_version": snapshot.version + 1,
+            "at": at,
+        },
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise StaleState("The conversation was changed meanwhile.")
