@@ -170,13 +170,21 @@ async def save(session: AsyncSession, snapshot: Snapshot, *, now: datetime | Non
     return Snapshot(key, snapshot.data, snapshot.version + 1)
 
 
+_FIRST_SIGHTINGS: dict[str, Any] = {}
+"""The seen-event INSERT per dialect, built on first use."""
+
+
 async def first_sighting(session: AsyncSession, platform: str, event_id: str, *, now: datetime | None = None) -> bool:
     """True the first time an inbound id is seen, False for every retry of it."""
     # One INSERT .. ON CONFLICT DO NOTHING (SQLite and PostgreSQL alike) instead of a savepoint around an ORM
     # insert: this runs on every message, and the savepoint and unit-of-work flush cost more than the insert.
-    result = await session.execute(
-        dialect_insert(session, SeenEvent)
-        .values(platform=platform, event_id=event_id, seen_at=now or utcnow())
-        .on_conflict_do_nothing(index_elements=[SeenEvent.platform, SeenEvent.event_id])
-    )
+    dialect = session.get_bind().dialect.name
+    statement = _FIRST_SIGHTINGS.get(dialect)
+    if statement is None:
+        statement = _FIRST_SIGHTINGS[dialect] = (
+            dialect_insert(session, SeenEvent.__table__)  # Core: the ORM would take bound values as a bulk insert
+            .values(platform=bindparam("event_platform"), event_id=bindparam("event_key"), seen_at=bindparam("at"))
+            .on_conflict_do_nothing(index_elements=[SeenEvent.platform, SeenEvent.event_id])
+        )
+    result = await session.execute(statement, {"event_platform": platform, "event_key": event_id, "at": now or utcnow()})
     return result.rowcount == 1  # type: ignore[attr-defined]
