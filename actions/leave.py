@@ -247,8 +247,8 @@ class LeaveRequestForm(Form):
         try:
             plan = self._just_checked(ctx) or await self.plan(ctx)
         except SlotError as problem:
-            # The core re-shows a confirmation without check() (a resumed form, a re-ask) and the facts may have
-            # moved on since (a new day, a balance spent elsewhere): say why and ask again instead.
+            # The core runs check() right before every confirmation, so this only guards the rare case where its
+            # costing can't be reused and the facts moved on meanwhile: say why and ask again.
             for slot in problem.slots:
                 ctx.slots.pop(slot, None)
             ctx.say_error(problem.error)

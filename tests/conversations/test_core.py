@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import event, select
 
 from actions import default_routes
 from actions.i18n import Translator
@@ -105,3 +106,24 @@ async def test_a_choice_button_from_a_closed_form_fills_nothing(chat: Chat, comp
     assert said.text == EN("core.button_expired")
     state_after = (await conversation_of(database, company.alice.email)).data
     assert state_after["forms"] == state_before["forms"]  # the reminder form got no leave type
+
+
+@pytest.mark.parametrize(
+    ("text", "most"),
+    [("thanks", 6), ("how many vacation days do I have left?", 12), ("I need sick leave tomorrow", 12)],
+)
+async def test_a_turn_stays_within_its_statement_budget(chat: Chat, company: Company, database: Database, text: str, most: int) -> None:
+    # CPU per message grows with SQL statements (~0.6 ms each through the async driver): guard the hot path.
+    await chat.say(company.alice, "hi")  # the conversation exists, as for most messages
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        said = await chat.say(company.alice, text)
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", count)
+    assert said.replies
+    assert len(statements) <= most, statements
