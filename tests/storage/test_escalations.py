@@ -11,15 +11,9 @@ from storage.database import Database
 from storage.errors import Conflict, InvalidRequest, NotFound, PermissionDenied
 from storage.escalations import Direction, Escalation, EscalationMessage, EscalationStatus
 from storage.people import Employee
-from tests.factories import Company, make_company
+from tests.factories import Company
 
 NOW = datetime(2026, 11, 23, 9, 0)
-
-
-@pytest.fixture
-async def company(database: Database) -> Company:
-    async with database.transaction() as session:
-        return await make_company(session)
 
 
 async def open_case(database: Database, who: Employee, subject: str = "Question about my contract", message: str = "Can we talk?") -> Escalation:

@@ -15,22 +15,9 @@ from storage.errors import Conflict, InsufficientBalance, InvalidRequest, Permis
 from storage.holidays import PublicHoliday, working_days
 from storage.leave import LeaveBalance, LeaveRequest, LeaveStatus
 from storage.people import Employee
-from tests.factories import TEST_CALENDAR, TEST_HOLIDAY, Company, make_company
+from tests.factories import TEST_CALENDAR, TEST_HOLIDAY, Company
 
 TODAY = date(2026, 11, 23)  # a Monday
-
-
-@pytest.fixture
-async def company(database: Database) -> Company:
-    async with database.transaction() as session:
-        return await make_company(session)
-
-
-async def fetch(database: Database, employee: Employee) -> Employee:
-    async with database.sessions() as session:
-        found = await session.get(Employee, employee.id)
-        assert found is not None
-        return found
 
 
 async def file(database: Database, who: Employee, start: date, end: date, kind: str = "annual", **options: object) -> LeaveRequest:

@@ -5,21 +5,14 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from storage import outbox
 from storage.database import Database
 from storage.outbox import LEASE, MAX_ATTEMPTS, OutboxMessage
-from tests.factories import Company, make_company
+from tests.factories import Company
 
 NOW = datetime(2026, 11, 23, 9, 0)
-
-
-@pytest.fixture
-async def company(database: Database) -> Company:
-    async with database.transaction() as session:
-        return await make_company(session)
 
 
 async def enqueue(database: Database, recipient_id: int, text: str, **options: object) -> OutboxMessage:

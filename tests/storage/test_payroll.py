@@ -12,7 +12,7 @@ from storage.database import Database
 from storage.errors import InvalidRequest, NotFound, PermissionDenied
 from storage.payroll import LineInput, LineKind, Payslip, PayslipLine
 from storage.people import Employee
-from tests.factories import Company, make_company
+from tests.factories import Company
 
 MARCH_LINES = [
     LineInput(LineKind.EARNING, "Base salary", Decimal("4200.00")),
@@ -24,12 +24,6 @@ APRIL_LINES = [
     LineInput(LineKind.EARNING, "Base salary", Decimal("4200.00")),
     LineInput(LineKind.TAX, "Income tax", Decimal("630.00")),
 ]
-
-
-@pytest.fixture
-async def company(database: Database) -> Company:
-    async with database.transaction() as session:
-        return await make_company(session)
 
 
 async def publish(database: Database, who: Employee, period: str, lines: list[LineInput], currency: str = "EUR") -> Payslip:

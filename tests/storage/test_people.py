@@ -9,13 +9,7 @@ from storage import people
 from storage.database import Database
 from storage.errors import NotFound, PermissionDenied
 from storage.people import ChatIdentity, Employee, EmployeeRole, Platform, Role
-from tests.factories import Company, make_company, person
-
-
-@pytest.fixture
-async def company(database: Database) -> Company:
-    async with database.transaction() as session:
-        return await make_company(session)
+from tests.factories import Company, person
 
 
 async def fetch(database: Database, employee: Employee) -> Employee:

@@ -11,15 +11,9 @@ from storage.database import Database
 from storage.errors import Conflict, InvalidRequest, NotFound, PermissionDenied
 from storage.people import Employee
 from storage.tickets import Category, Priority, Ticket, TicketStatus
-from tests.factories import Company, make_company
+from tests.factories import Company
 
 NOW = datetime(2026, 11, 23, 9, 0)
-
-
-@pytest.fixture
-async def company(database: Database) -> Company:
-    async with database.transaction() as session:
-        return await make_company(session)
 
 
 async def open_ticket(database: Database, who: Employee, description: str = "My laptop won't boot", **options: object) -> Ticket:
