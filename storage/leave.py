@@ -427,6 +427,27 @@ def _reserved_days(request: LeaveRequest) -> dict[int, Decimal]:
     return {int(year): Decimal(days) for year, days in request.days_by_year.items()}
 
 
+async def _change_status(
+    session: AsyncSession, request_id: int, expected: LeaveStatus, *, refusal: str, **values: object
+) -> None:
+    """Move a request on from `expected` in one conditional UPDATE: of two concurrent changes exactly one wins,
+    the other is refused with the status it found."""
+    result = await session.execute(
+        update(LeaveRequest)
+        .where(LeaveRequest.id == request_id, LeaveRequest.status == expected)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        current = await get_request(session, request_id)
+        raise Conflict(
+            f"Request #{current.id} is already {current.status.value}.",
+            code=refusal,
+            request_id=current.id,
+            status=current.status.value,
+        )
+
+
 def can_decide(decider: Employee, requester: Employee) -> bool:
     if decider.id == requester.id:
         return False
@@ -454,26 +475,17 @@ async def decide(
         )
     new_status = LeaveStatus.APPROVED if approve else LeaveStatus.REJECTED
     decided_at = now or utcnow()
-    result = await session.execute(
-        update(LeaveRequest)
-        .where(LeaveRequest.id == request.id, LeaveRequest.status == LeaveStatus.PENDING)
-        .values(
-            status=new_status,
-            approver_id=decider.id,
-            decided_at=decided_at,
-            decision_comment=comment.strip()[:2000],
-            updated_at=decided_at,
-        )
-        .execution_options(synchronize_session=False)
+    await _change_status(
+        session,
+        request.id,
+        LeaveStatus.PENDING,
+        refusal="leave_already_decided",
+        status=new_status,
+        approver_id=decider.id,
+        decided_at=decided_at,
+        decision_comment=comment.strip()[:2000],
+        updated_at=decided_at,
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        current = await get_request(session, request.id)
-        raise Conflict(
-            f"Request #{current.id} is already {current.status.value}.",
-            code="leave_already_decided",
-            request_id=current.id,
-            status=current.status.value,
-        )
     for year, days in _reserved_days(request).items():
         await _move_days(session, requester.id, request.leave_type, year, pending=-days, taken=days if approve else Decimal(0))
     await audit.record(
@@ -512,20 +524,9 @@ async def cancel(
         )
     previous = request.status
     changed_at = now or utcnow()
-    result = await session.execute(
-        update(LeaveRequest)
-        .where(LeaveRequest.id == request.id, LeaveRequest.status == previous)
-        .values(status=LeaveStatus.CANCELLED, updated_at=changed_at)
-        .execution_options(synchronize_session=False)
+    await _change_status(
+        session, request.id, previous, refusal="leave_not_cancellable", status=LeaveStatus.CANCELLED, updated_at=changed_at
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        current = await get_request(session, request.id)
-        raise Conflict(
-            f"Request #{current.id} is already {current.status.value}.",
-            code="leave_not_cancellable",
-            request_id=current.id,
-            status=current.status.value,
-        )
     for year, days in _reserved_days(request).items():
         if previous is LeaveStatus.PENDING:
             await _move_days(session, request.employee_id, request.leave_type, year, pending=-days)
