@@ -124,13 +124,13 @@ async def named_colleagues(ctx: ActionContext) -> list[Employee]:
     """Colleagues whose email or name the message mentions (never the asker; entity spans such as a month are
     skipped, so 'May' the month is not 'May' the person)."""
     text = _without_entities(ctx.message.text, ctx.message.entities)
-    others = [person for person in await people.with_role(ctx.session, Role.EMPLOYEE) if person.id != ctx.employee.id]
+    others = [entry for entry in await people.directory(ctx.session) if entry[0] != ctx.employee.id]
     emails = {address.casefold() for address in EMAIL.findall(text)}
-    by_email = [person for person in others if person.email.casefold() in emails]
-    if by_email:
-        return by_email
-    words = [word.casefold() for word in WORD.findall(EMAIL.sub(" ", text))]
-    return [person for person in others if _mentions(words, person.name)]
+    named = [employee_id for employee_id, _, email in others if email.casefold() in emails]
+    if not named:
+        words = [word.casefold() for word in WORD.findall(EMAIL.sub(" ", text))]
+        named = [employee_id for employee_id, name, _ in others if _mentions(words, name)]
+    return [await people.get_employee(ctx.session, employee_id) for employee_id in named]
 
 
 def _mentions(words: list[str], name: str) -> bool:

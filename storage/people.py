@@ -142,6 +142,12 @@ async def with_role(session: AsyncSession, role: Role) -> list[Employee]:
     return list(rows)
 
 
+async def directory(session: AsyncSession) -> list[tuple[int, str, str]]:
+    """(id, name, email) of every active employee: enough to recognise who a message names, without loading them."""
+    rows = await session.execute(select(Employee.id, Employee.name, Employee.email).where(Employee.active).order_by(Employee.id))
+    return [(employee_id, name, email) for employee_id, name, email in rows]
+
+
 async def direct_reports(session: AsyncSession, manager_id: int) -> list[Employee]:
     """The active people reporting to a manager (someone who left still points at their last manager)."""
     rows = await session.scalars(

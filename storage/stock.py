@@ -11,6 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint, select, update
@@ -107,6 +108,7 @@ class ItemMatch:
     matched: str
 
 
+@lru_cache(maxsize=8192)
 def normalize(text: str) -> str:
     """Case-, accent- and plural-insensitive form of an item name or query."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())

@@ -148,3 +148,15 @@ async def test_get_employee_by_id(database: Database, company: Company) -> None:
         with pytest.raises(NotFound) as error:
             await people.get_employee(session, 99_999)
     assert error.value.code == "employee_not_found"
+
+
+async def test_the_directory_lists_active_people_without_loading_them(database: Database, company: Company) -> None:
+    async with database.transaction() as session:
+        otto = await session.get(Employee, company.outsider.id)
+        assert otto is not None
+        otto.active = False
+    async with database.sessions() as session:
+        entries = await people.directory(session)
+    assert (company.alice.id, "Alice Able", "alice@example.com") in entries
+    assert all(employee_id != company.outsider.id for employee_id, _, _ in entries)
+    assert len(entries) == 7  # the company's eight people less the one who left
