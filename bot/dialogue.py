@@ -82,7 +82,8 @@ class Dialogue:
                     ):
                         return []
                     employee = await people.employee_with_roles(session, turn.employee_id)
-                    assert employee is not None
+                    if employee is None or not employee.active:  # removed or deactivated since the look-up
+                        return [self._not_linked(text, now)]
                     ctx = ActionContext(
                         session=session,
                         employee=employee,

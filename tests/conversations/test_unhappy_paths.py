@@ -9,10 +9,12 @@ from sqlalchemy import func, select, text
 
 from actions.i18n import Translator
 from bot.messages import Incoming
+from storage.audit import AuditEntry
 from storage.conversations import ConversationState, SeenEvent
 from storage.database import Database
 from storage.models import Base
 from storage.outbox import OutboxMessage
+from storage.people import Employee
 from tests.conversations.conftest import NOW, Chat
 from tests.factories import Company
 
@@ -148,3 +150,15 @@ async def test_a_retried_delivery_is_answered_once_and_done_once(chat: Chat, com
     assert seen == ["evt-1", "evt-2"]
     state = await conversation_of(database, company.alice.email)
     assert state is not None and state.version == 2 and state.data["forms"] == []
+
+
+async def test_someone_who_has_left_is_no_longer_served(chat: Chat, company: Company, database: Database) -> None:
+    await chat.say(company.bob, "hi")
+    async with database.transaction() as session:
+        bob = await session.get(Employee, company.bob.id)
+        assert bob is not None
+        bob.active = False
+    said = await chat.say(company.bob, "show my payslip")
+    assert [reply.text for reply in said.replies] == [EN("core.not_linked")]
+    async with database.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(AuditEntry)) == 0  # nothing was read for him
