@@ -3,6 +3,8 @@ and locale-aware formatting of dates, numbers and money with Babel."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -105,3 +107,43 @@ class _Formatted(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self.params)
+
+
+# --- word lists kept in the catalogues (keywords per capability, all languages together) ---------------------
+
+_APOSTROPHES = re.compile(r"['‘’ʻʼ`´\-]")
+
+
+def words_of(text: str) -> list[str]:
+    """Lower-case, accent-free words; apostrophes and hyphens join ("wi-fi" → "wifi", "o'rnatib" → "ornatib")."""
+    decomposed = unicodedata.normalize("NFKD", _APOSTROPHES.sub("", text.casefold()))
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return re.findall(r"\w+", plain)
+
+
+def _token_matches(word: str, keyword: str) -> bool:
+    # Long keywords are stems ("ноутбук" → "ноутбука"); short ones ("pc", "vpn", "app") must match whole words.
+    return word.startswith(keyword) if len(keyword) >= 4 else word == keyword
+
+
+def count_keywords(words: list[str], keywords: tuple[tuple[str, ...], ...]) -> int:
+    hits = 0
+    for phrase in keywords:
+        size = len(phrase)
+        for start in range(len(words) - size + 1):
+            if all(_token_matches(words[start + i], phrase[i]) for i in range(size)):
+                hits += 1
+                break
+    return hits
+
+
+@cache
+def keyword_table(key: str) -> tuple[tuple[str, ...], ...]:
+    """A comma-separated word list from the catalogue, all languages together (people mix languages)."""
+    phrases: list[tuple[str, ...]] = []
+    for language in LANGUAGES:
+        for phrase in catalogue()[key].get(language, "").split(","):
+            tokens = tuple(words_of(phrase))
+            if tokens and tokens not in phrases:
+                phrases.append(tokens)
+    return tuple(phrases)

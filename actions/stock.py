@@ -11,10 +11,9 @@ from sqlalchemy import select
 
 from actions.context import ActionContext
 from actions.forms import Form, SlotError, choice_button
-from actions.i18n import Translator
+from actions.i18n import Translator, count_keywords, keyword_table, words_of
 from actions.registry import Routes
 from actions.replies import Button, Reply, Table
-from actions.tickets import count_keywords, keyword_table, words_of
 from storage import people, stock
 from storage.errors import DomainError, InvalidRequest, NotFound
 from storage.people import Role

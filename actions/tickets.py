@@ -3,16 +3,13 @@ and — for IT agents — move a ticket along by saying so ("ticket 42 resolved:
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from datetime import datetime
-from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from actions.context import ActionContext
 from actions.forms import CONFIRM, Form
-from actions.i18n import LANGUAGES, Translator, catalogue
+from actions.i18n import Translator, count_keywords, keyword_table, words_of
 from actions.registry import Routes
 from actions.replies import Button, Fields, Reply, Table
 from storage import people, tickets
@@ -31,45 +28,9 @@ MAX_LISTED = 10
 QUOTE_LENGTH = 160
 LOCALIZED_STATUS_ERRORS = frozenset({"ticket_same_status", "ticket_bad_transition"})
 """Errors whose status params are codes ("in_progress"): said with the reader's words for them."""
-_APOSTROPHES = re.compile(r"['‘’ʻʼ`´\-]")
 
 
 # --- reading the words ----------------------------------------------------------------------------------------
-
-
-def words_of(text: str) -> list[str]:
-    """Lower-case, accent-free words; apostrophes and hyphens join ("wi-fi" → "wifi", "o'rnatib" → "ornatib")."""
-    decomposed = unicodedata.normalize("NFKD", _APOSTROPHES.sub("", text.casefold()))
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return re.findall(r"\w+", plain)
-
-
-def _token_matches(word: str, keyword: str) -> bool:
-    # Long keywords are stems ("ноутбук" → "ноутбука"); short ones ("pc", "vpn", "app") must match whole words.
-    return word.startswith(keyword) if len(keyword) >= 4 else word == keyword
-
-
-def count_keywords(words: list[str], keywords: tuple[tuple[str, ...], ...]) -> int:
-    hits = 0
-    for phrase in keywords:
-        size = len(phrase)
-        for start in range(len(words) - size + 1):
-            if all(_token_matches(words[start + i], phrase[i]) for i in range(size)):
-                hits += 1
-                break
-    return hits
-
-
-@cache
-def keyword_table(key: str) -> tuple[tuple[str, ...], ...]:
-    """A comma-separated word list from the catalogue, all languages together (people mix languages)."""
-    phrases: list[tuple[str, ...]] = []
-    for language in LANGUAGES:
-        for phrase in catalogue()[key].get(language, "").split(","):
-            tokens = tuple(words_of(phrase))
-            if tokens and tokens not in phrases:
-                phrases.append(tokens)
-    return tuple(phrases)
 
 
 def infer_category(text: str) -> Category | None:
