@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
-        return f"sqlite+aiosqlite:///{self.data_dir / 'backoffice.sqlite3'}"
+        return f"sqlite:///{self.data_dir / 'backoffice.sqlite3'}"
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -10,17 +10,14 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
-ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
-READ_ONLY = "backoffice_read_only"
-"""Execution option of `Database.reading()` sessions."""
-ONE_STATEMENT = "backoffice_one_statement"
-"""Execution option of `Database.reading(one_statement=True)` sessions."""
-_in_write_turn: ContextVar[bool] = ContextVar("in_sqlite_write_turn", default=False)
+from storage import sqlite_engine
+
+ASYNC_DRIVERS = {"sqlite": sqlite_engine.DRIVER, "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
+_write_turn_owner: ContextVar[asyncio.Task[Any] | None] = ContextVar("sqlite_write_turn_owner", default=None)
 
 
 def async_url(url: str | URL) -> URL:
@@ -41,28 +38,6 @@ def dialect_insert(session: AsyncSession, table: Any) -> sqlite.Insert | postgre
     return _DIALECT_INSERTS[session.get_bind().dialect.name](table)
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
-    # Take the write lock at BEGIN so concurrent writers queue up (busy_timeout) instead of failing
-    # half-way with "database is locked" when a reader tries to become a writer.
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        options = connection.get_execution_options()
-        if options.get(ONE_STATEMENT):
-            return  # one SELECT is its own snapshot in autocommit mode; a BEGIN would be one more driver round trip
-        # A read-only session needs no write lock: in WAL mode it reads a snapshot and never waits for writers.
-        connection.exec_driver_sql("BEGIN" if options.get(READ_ONLY) else "BEGIN IMMEDIATE")
-
-
 class Database:
     """Owns one engine and hands out sessions; create one per process and pass it around."""
 
@@ -78,11 +53,11 @@ class Database:
             Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
         self.engine = create_async_engine(self.url, echo=echo, **engine_options)
         if self.is_sqlite:
-            _configure_sqlite(self.engine)
+            sqlite_engine.configure(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        self._readers = async_sessionmaker(self.engine, expire_on_commit=False, execution_options={READ_ONLY: True})
+        self._readers = async_sessionmaker(self.engine, expire_on_commit=False, execution_options={sqlite_engine.READ_ONLY: True})
         self._one_statement_readers = async_sessionmaker(
-            self.engine, expire_on_commit=False, execution_options={READ_ONLY: True, ONE_STATEMENT: True}
+            self.engine, expire_on_commit=False, execution_options={sqlite_engine.READ_ONLY: True, sqlite_engine.ONE_STATEMENT: True}
         )
         self._write_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
 
@@ -109,12 +84,12 @@ class Database:
     def _write_turn(self) -> AbstractAsyncContextManager[object]:
         """On SQLite, one write transaction at a time per process, queued in asyncio.
 
-        SQLite has one write lock; connections that wait for it in its busy handler poll with sleeps of up to
-        100 ms, so under load most of the time goes to sleeping. Queued here, the next writer starts as soon as
-        the lock is free; other processes still meet the busy handler. A transaction opened inside another one
-        (in the same task) is not queued: it meets SQLite's busy timeout as before instead of waiting forever.
+        SQLite has one write lock; queued here, the next writer starts the moment the lock is free instead of
+        polling for it (other processes still poll, see `sqlite_engine`). A transaction opened inside another
+        one by the same task is not queued (it would wait for itself): it polls for the lock like another process
+        would, and fails after `WRITE_LOCK_PATIENCE`. Tasks started inside a turn queue like any other.
         """
-        if not self.is_sqlite or _in_write_turn.get():
+        if not self.is_sqlite or _write_turn_owner.get() is asyncio.current_task():
             return nullcontext()
         return self._queued_write_turn()
 
@@ -123,11 +98,11 @@ class Database:
         loop = asyncio.get_running_loop()
         lock = self._write_turns.setdefault(loop, asyncio.Lock())
         async with lock:
-            token = _in_write_turn.set(True)
+            token = _write_turn_owner.set(asyncio.current_task())
             try:
                 yield
             finally:
-                _in_write_turn.reset(token)
+                _write_turn_owner.reset(token)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

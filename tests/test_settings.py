@@ -20,7 +20,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 def test_defaults_use_sqlite_in_the_data_directory() -> None:
     settings = load_settings()
-    assert settings.resolved_database_url == "sqlite+aiosqlite:///data/backoffice.sqlite3"
+    assert settings.resolved_database_url == "sqlite:///data/backoffice.sqlite3"
     assert (settings.timezone, settings.default_language) == ("UTC", "en")
 
 

@@ -1,0 +1,118 @@
+"""The SQLite engine: driver calls on the event loop's thread, and waits for another process's lock that don't block it."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
+
+from storage import sqlite_engine
+from storage.database import Database
+from storage.leave import LeaveType
+
+
+@pytest.fixture
+async def sqlite_database(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[Database]:
+    path = tmp_path / "engine.sqlite3"
+    shutil.copy(sqlite_template, path)
+    database = Database(f"sqlite:///{path}")
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+def other_process(sqlite_database: Database) -> Iterator[sqlite3.Connection]:
+    """A separate connection, as another process would have: SQLite locks the file between connections alike."""
+    connection = sqlite3.connect(str(sqlite_database.url.database), isolation_level=None)
+    yield connection
+    connection.close()
+
+
+async def ticking(ticks: list[int], stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        ticks.append(1)
+        await asyncio.sleep(0.005)
+
+
+async def add_leave_type(database: Database, code: str) -> None:
+    async with database.transaction() as session:
+        session.add(LeaveType(code=code, name=code.title(), yearly_allowance=None, needs_approval=False))
+
+
+async def leave_type_codes(database: Database) -> set[str]:
+    async with database.reading() as session:
+        return set(await session.scalars(select(LeaveType.code)))
+
+
+async def test_connections_are_the_standard_library_driver_with_the_expected_pragmas(sqlite_database: Database) -> None:
+    async with sqlite_database.transaction() as session:
+        connection = await session.connection()
+        raw = (await connection.get_raw_connection()).driver_connection
+        pragmas = [(await session.execute(text(f"PRAGMA {name}"))).scalar() for name in ("journal_mode", "foreign_keys", "busy_timeout")]
+    assert isinstance(raw, sqlite3.Connection)
+    assert sqlite_database.engine.dialect.driver == "inline"
+    assert pragmas == ["wal", 1, sqlite_engine.BUSY_TIMEOUT_MS]
+
+
+async def test_waiting_for_another_process_write_lock_leaves_the_event_loop_free(
+    sqlite_database: Database, other_process: sqlite3.Connection
+) -> None:
+    other_process.execute("BEGIN IMMEDIATE")
+    ticks: list[int] = []
+    stop = asyncio.Event()
+    ticker = asyncio.create_task(ticking(ticks, stop))
+    writer = asyncio.create_task(add_leave_type(sqlite_database, "waited"))
+    await asyncio.sleep(0.3)
+    assert not writer.done()  # still waiting for the lock ...
+    assert len(ticks) >= 20  # ... while other tasks ran (a busy handler on this thread would have frozen them)
+    other_process.execute("COMMIT")
+    await asyncio.wait_for(writer, timeout=5)
+    stop.set()
+    await ticker
+    assert "waited" in await leave_type_codes(sqlite_database)
+
+
+async def test_a_writer_gives_up_when_the_lock_stays_taken_and_the_connection_stays_usable(
+    sqlite_database: Database, other_process: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_engine, "WRITE_LOCK_PATIENCE", 0.3)
+    other_process.execute("BEGIN IMMEDIATE")
+    with pytest.raises(OperationalError, match="locked"):
+        await add_leave_type(sqlite_database, "never")
+    other_process.execute("ROLLBACK")
+    await add_leave_type(sqlite_database, "later")
+    assert {"later"} <= await leave_type_codes(sqlite_database)
+    assert "never" not in await leave_type_codes(sqlite_database)
+    async with sqlite_database.reading() as session:  # the short busy timeout is restored after the attempt
+        assert (await session.execute(text("PRAGMA busy_timeout"))).scalar() == sqlite_engine.BUSY_TIMEOUT_MS
+
+
+async def test_readers_do_not_wait_for_a_writer(sqlite_database: Database, other_process: sqlite3.Connection) -> None:
+    other_process.execute("BEGIN IMMEDIATE")
+    other_process.execute("INSERT INTO leave_types (code, name, needs_approval) VALUES ('x', 'X', 0)")
+    codes = await asyncio.wait_for(leave_type_codes(sqlite_database), timeout=1)
+    assert "x" not in codes  # the snapshot from before the other transaction
+    other_process.execute("ROLLBACK")
+
+
+async def test_a_task_started_inside_a_write_turn_queues_behind_it(sqlite_database: Database) -> None:
+    order: list[str] = []
+
+    async def later() -> None:
+        await add_leave_type(sqlite_database, "child")
+        order.append("child committed")
+
+    async with sqlite_database.transaction() as session:
+        session.add(LeaveType(code="parent", name="Parent", yearly_allowance=None, needs_approval=False))
+        child = asyncio.create_task(later())
+        await asyncio.sleep(0.05)
+        order.append("parent finishing")
+    await asyncio.wait_for(child, timeout=5)
+    assert order == ["parent finishing", "child committed"]
+    assert {"parent", "child"} <= await leave_type_codes(sqlite_database)
