@@ -121,24 +121,50 @@ def words_of(text: str) -> list[str]:
     return re.findall(r"\w+", plain)
 
 
+STEM_LENGTH = 4
+"""Keywords this long or longer are stems ("ноутбук" matches "ноутбука"); shorter ones ("pc", "vpn", "app") must
+match whole words."""
+
+
+class Keywords:
+    """Keyword phrases indexed by their first word, so a message is matched in a few dictionary look-ups."""
+
+    def __init__(self, phrases: tuple[tuple[str, ...], ...]) -> None:
+        self.phrases = phrases
+        self._by_first: dict[str, list[tuple[str, ...]]] = {}
+        for phrase in phrases:
+            self._by_first.setdefault(phrase[0], []).append(phrase)
+
+    def __or__(self, other: Keywords) -> Keywords:
+        return Keywords(self.phrases + tuple(phrase for phrase in other.phrases if phrase not in self.phrases))
+
+    def count(self, words: list[str]) -> int:
+        """How many different phrases occur in the words."""
+        found: set[tuple[str, ...]] = set()
+        for start, word in enumerate(words):
+            for phrase in self._starting_with(word):
+                end = start + len(phrase)
+                if phrase not in found and end <= len(words) and all(
+                    _token_matches(later, token) for later, token in zip(words[start + 1 : end], phrase[1:], strict=True)
+                ):
+                    found.add(phrase)
+        return len(found)
+
+    def matches(self, word: str) -> bool:
+        """Whether the word alone is one of the phrases."""
+        return any(len(phrase) == 1 for phrase in self._starting_with(word))
+
+    def _starting_with(self, word: str) -> list[tuple[str, ...]]:
+        stems = (word[:end] for end in range(STEM_LENGTH, len(word)))
+        return [phrase for key in (word, *stems) for phrase in self._by_first.get(key, ())]
+
+
 def _token_matches(word: str, keyword: str) -> bool:
-    # Long keywords are stems ("ноутбук" → "ноутбука"); short ones ("pc", "vpn", "app") must match whole words.
-    return word.startswith(keyword) if len(keyword) >= 4 else word == keyword
-
-
-def count_keywords(words: list[str], keywords: tuple[tuple[str, ...], ...]) -> int:
-    hits = 0
-    for phrase in keywords:
-        size = len(phrase)
-        for start in range(len(words) - size + 1):
-            if all(_token_matches(words[start + i], phrase[i]) for i in range(size)):
-                hits += 1
-                break
-    return hits
+    return word.startswith(keyword) if len(keyword) >= STEM_LENGTH else word == keyword
 
 
 @cache
-def keyword_table(key: str) -> tuple[tuple[str, ...], ...]:
+def keyword_table(key: str) -> Keywords:
     """A comma-separated word list from the catalogue, all languages together (people mix languages)."""
     phrases: list[tuple[str, ...]] = []
     for language in LANGUAGES:
@@ -146,4 +172,4 @@ def keyword_table(key: str) -> tuple[tuple[str, ...], ...]:
             tokens = tuple(words_of(phrase))
             if tokens and tokens not in phrases:
                 phrases.append(tokens)
-    return tuple(phrases)
+    return Keywords(tuple(phrases))

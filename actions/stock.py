@@ -3,7 +3,9 @@ recording what came in and went out ("received 20 A4 paper in room 1", "issued 3
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
+from functools import cache, reduce
 from itertools import pairwise
 from typing import Any
 
@@ -11,7 +13,7 @@ from sqlalchemy import select
 
 from actions.context import ActionContext
 from actions.forms import Form, SlotError, choice_button
-from actions.i18n import Translator, count_keywords, keyword_table, words_of
+from actions.i18n import Keywords, Translator, keyword_table, words_of
 from actions.registry import Routes
 from actions.replies import Button, Reply, Table
 from storage import people, stock
@@ -33,27 +35,28 @@ NUMBERED_ROOM_SCORE = 5
 def movement_in(text: str) -> MovementKind | None:
     """'received', 'пришло', 'keldi' → in; 'issued', 'выдал', 'berdim' → out; both or neither → not a movement."""
     words = words_of(text)
-    came_in = count_keywords(words, keyword_table("stock.keywords.in")) > 0
-    went_out = count_keywords(words, keyword_table("stock.keywords.out")) > 0
+    came_in = keyword_table("stock.keywords.in").count(words) > 0
+    went_out = keyword_table("stock.keywords.out").count(words) > 0
     if came_in == went_out:
         return None
     return MovementKind.IN if came_in else MovementKind.OUT
 
 
 def asks_low_stock(text: str) -> bool:
-    return count_keywords(words_of(text), keyword_table("stock.keywords.low")) > 0
+    return keyword_table("stock.keywords.low").count(words_of(text)) > 0
+
+
+@cache
+def _noise() -> Keywords:
+    """Words that never name an item: common words and the movement and low-stock words."""
+    tables = ("common", "in", "out", "low")
+    return reduce(operator.or_, (keyword_table(f"stock.keywords.{table}") for table in tables))
 
 
 def item_query(text: str, location: StockLocation | None = None) -> str:
     """The text minus common words, numbers, movement words and the location: what's left names the item."""
-    noise = (
-        *keyword_table("stock.keywords.common"),
-        *keyword_table("stock.keywords.in"),
-        *keyword_table("stock.keywords.out"),
-        *keyword_table("stock.keywords.low"),
-    )
     place = set(words_of(f"{location.code} {location.name}")) if location else set()
-    kept = [word for word in words_of(text) if not word.isdigit() and word not in place and not count_keywords([word], noise)]
+    kept = [word for word in words_of(text) if not word.isdigit() and word not in place and not _noise().matches(word)]
     return " ".join(kept)
 
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from actions.context import ActionContext
 from actions.forms import CONFIRM, Form
-from actions.i18n import Translator, count_keywords, keyword_table, words_of
+from actions.i18n import Translator, keyword_table, words_of
 from actions.registry import Routes
 from actions.replies import Button, Fields, Reply, Table
 from storage import people, tickets
@@ -35,7 +35,7 @@ LOCALIZED_STATUS_ERRORS = frozenset({"ticket_same_status", "ticket_bad_transitio
 
 def infer_category(text: str) -> Category | None:
     words = words_of(text)
-    scores = {category: count_keywords(words, keyword_table(f"tickets.keywords.{category.value}")) for category in CATEGORY_PRECEDENCE}
+    scores = {category: keyword_table(f"tickets.keywords.{category.value}").count(words) for category in CATEGORY_PRECEDENCE}
     best = max(scores.values())
     if best == 0:
         return None
@@ -45,7 +45,7 @@ def infer_category(text: str) -> Category | None:
 def infer_priority(text: str) -> Priority:
     words = words_of(text)
     for priority in PRIORITY_PRECEDENCE:
-        if count_keywords(words, keyword_table(f"tickets.keywords.priority_{priority.value}")):
+        if keyword_table(f"tickets.keywords.priority_{priority.value}").count(words):
             return priority
     return Priority.NORMAL
 
@@ -55,7 +55,7 @@ def is_too_thin(text: str) -> bool:
     if infer_category(text) is not None:
         return False
     filler = keyword_table("tickets.keywords.filler")
-    meaningful = [word for word in words_of(text) if len(word) > 1 and not count_keywords([word], filler)]
+    meaningful = [word for word in words_of(text) if len(word) > 1 and not filler.matches(word)]
     return len(meaningful) < MIN_DETAIL_WORDS
 
 

@@ -2,7 +2,7 @@
 
 from nlu.classifier import ClassifierConfig, IntentClassifier
 from nlu.interpreter import ENGINE_VERSION, Interpreter, ModelFileError, data_fingerprint
-from nlu.training_data import Example, EntitySpan, TrainingData, TrainingDataError, load_training_data
+from nlu.training_data import EntitySpan, Example, TrainingData, TrainingDataError, load_training_data
 
 __all__ = [
     "ENGINE_VERSION",

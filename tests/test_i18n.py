@@ -113,3 +113,29 @@ def test_template_parameters_are_formatted_for_the_locale() -> None:
     translator = Translator("ru")
     rendered = translator("reminders.ask_time_on_day", day=translator.day_month(date(2026, 11, 27)))
     assert spaced(rendered) == "Во сколько пт 27 нояб.?"
+
+
+def test_keywords_match_stems_and_whole_short_words() -> None:
+    keywords = i18n.Keywords((("ноутбук",), ("vpn",), ("out", "of", "paper"), ("screen",)))
+    assert keywords.count(i18n.words_of("Ноутбука нет, VPN тоже")) == 2  # a long keyword is a stem
+    assert keywords.count(i18n.words_of("vpnclient and screens")) == 1  # a short one is a whole word only
+    assert keywords.count(i18n.words_of("printer is out of paper")) == 1
+    assert keywords.count(i18n.words_of("out of toner, paper jam")) == 0  # a phrase's words in their order
+    assert keywords.count(i18n.words_of("screen, screen, screen")) == 1  # phrases are counted once
+    assert keywords.count(i18n.words_of("out of")) == 0  # a phrase cut off at the end of the text
+
+
+def test_keywords_tell_a_single_word_and_combine() -> None:
+    common = i18n.Keywords((("please",), ("thank", "you")))
+    combined = common | i18n.Keywords((("pls",), ("please",)))
+    assert combined.matches("pleased") and combined.matches("pls")
+    assert not combined.matches("thank")  # only one-word phrases stand for a word alone
+    assert combined.phrases == (("please",), ("thank", "you"), ("pls",))
+
+
+def test_catalogue_keyword_tables_hold_every_language() -> None:
+    table = i18n.keyword_table("stock.keywords.in")
+    assert table.count(i18n.words_of("received 20 boxes")) == 2  # "received" and its stem "receive"
+    assert table.count(i18n.words_of("пришло 20 коробок")) == 1
+    assert table.count(i18n.words_of("đã nhận 20 hộp")) == 2  # "nhận" and "đã nhận"
+    assert table.count(i18n.words_of("how many boxes are left")) == 0
