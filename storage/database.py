@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 
 from storage import sqlite_engine
 
-ASYNC_DRIVERS = {"sqlite": sqlite_engine.DRIVER, "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
+ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
 _write_turn_owner: ContextVar[asyncio.Task[Any] | None] = ContextVar("sqlite_write_turn_owner", default=None)
 
 
@@ -51,6 +51,8 @@ class Database:
             connect_args.setdefault("server_settings", {})["search_path"] = str(schema)
         if self.url.get_backend_name() == "sqlite" and self.url.database not in (None, "", ":memory:"):
             Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+        if self.is_sqlite:
+            engine_options.setdefault("async_creator", sqlite_engine.connector(self.url))
         self.engine = create_async_engine(self.url, echo=echo, **engine_options)
         if self.is_sqlite:
             sqlite_engine.configure(self.engine)

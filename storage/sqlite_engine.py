@@ -1,9 +1,10 @@
-"""SQLite under the asyncio engine: the standard library driver, called on the event loop's own thread.
+"""SQLite under the asyncio engine without a thread hop per driver call.
 
-A statement on this data takes microseconds, while handing each driver call to a worker thread (as aiosqlite
-does) costs tens of microseconds, and a chat turn makes about sixty driver calls. So the SQLite engine calls
-`sqlite3` directly from SQLAlchemy's asyncio greenlets. The one wait that could block the event loop for long, another
-process holding the write lock, is done with asyncio sleeps rather than inside SQLite's busy handler.
+aiosqlite hands every driver call (a chat turn makes about sixty) to a worker thread and back; that hop costs more
+than the statements themselves, which take microseconds on this data. So SQLAlchemy's aiosqlite dialect is given
+connections that offer aiosqlite's interface but call `sqlite3` on the event loop's own thread. The one wait that
+could stall the loop, another process holding the write lock, is SQLite's busy handler moved into asyncio: a
+statement that meets a lock is retried after an asyncio sleep instead of sleeping inside SQLite.
 """
 
 from __future__ import annotations
@@ -11,105 +12,159 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
-from sqlalchemy import event, pool
-from sqlalchemy.dialects import registry
-from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.util import await_only
 
-DRIVER = "sqlite+inline"
-"""The engine URL driver name: `sqlite:///path` URLs are given it by `storage.database.async_url`."""
 READ_ONLY = "backoffice_read_only"
 """Execution option of sessions that only read: they need no write lock."""
 ONE_STATEMENT = "backoffice_one_statement"
 """Execution option of sessions that run one SELECT: no BEGIN at all."""
-BUSY_TIMEOUT_MS = 200
-"""How long a statement may block in SQLite's busy handler. In WAL mode readers meet a lock only in rare moments
-(another connection recovering the log), and writers never do once they hold the write lock."""
-WRITE_LOCK_PATIENCE = 30.0
-"""Seconds to wait, without blocking the event loop, for another process to release the write lock."""
+LOCK_PATIENCE = 30.0
+"""Seconds a statement waits, in asyncio sleeps, for a lock held by another connection before it fails."""
+PRAGMAS = ("foreign_keys=ON", "busy_timeout=0", "journal_mode=WAL", "synchronous=NORMAL")
+"""busy_timeout=0: SQLite's own busy handler would sleep on the event loop's thread; `_patiently` waits instead."""
+
+_T = TypeVar("_T")
 
 
-class _Cursor(sqlite3.Cursor):
-    async def _async_soft_close(self) -> None:
-        """Called by SQLAlchemy's asyncio results before handing them to sync code; rows stay fetchable here."""
+async def _patiently(call: Callable[..., _T], *args: Any) -> _T:
+    """`call(*args)`, retried after growing asyncio sleeps (1 to 50 ms) while SQLite reports a lock, up to
+    `LOCK_PATIENCE` seconds. A statement refused with SQLITE_BUSY did nothing, so it is safe to run again."""
+    deadline: float | None = None
+    pause = 0.001
+    while True:
+        try:
+            return call(*args)
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:  # extended codes keep the primary one in the low byte
+                raise
+            now = time.monotonic()
+            deadline = deadline or now + LOCK_PATIENCE
+            if now >= deadline:
+                raise
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.05)
 
 
-class _Connection(sqlite3.Connection):
-    def cursor(self, factory: Any = _Cursor) -> sqlite3.Cursor:  # type: ignore[override]
-        return super().cursor(factory)
+class InlineCursor:
+    """aiosqlite's cursor interface over a `sqlite3.Cursor`."""
+
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._cursor = cursor
+
+    async def __aenter__(self) -> InlineCursor:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._cursor.lastrowid
+
+    @property
+    def arraysize(self) -> int:
+        return self._cursor.arraysize
+
+    @arraysize.setter
+    def arraysize(self, value: int) -> None:
+        self._cursor.arraysize = value
+
+    async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> InlineCursor:
+        await _patiently(self._cursor.execute, sql, parameters)
+        return self
+
+    async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> InlineCursor:
+        rows = list(parameters)  # a retry must see the same rows again
+        await _patiently(self._cursor.executemany, sql, rows)
+        return self
+
+    async def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        return self._cursor.fetchmany(self._cursor.arraysize if size is None else size)
+
+    async def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    async def close(self) -> None:
+        self._cursor.close()
 
 
-class SQLiteDialect_inline(SQLiteDialect_pysqlite):  # noqa: N801 - SQLAlchemy's dialect class naming
-    """pysqlite declared asyncio-ready: its calls never await, so they run where the awaits would have been."""
+class InlineConnection:
+    """The part of aiosqlite's connection interface that SQLAlchemy's aiosqlite dialect uses, without a thread."""
 
-    driver = "inline"
-    is_async = True
-    supports_statement_cache = True
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection: sqlite3.Connection | None = connection  # the adapter reads this name to tell it is open
 
-    @classmethod
-    def get_pool_class(cls, url: URL) -> type[pool.Pool]:
-        return pool.AsyncAdaptedQueuePool if cls._is_url_file_db(url) else pool.StaticPool
+    @property
+    def _open(self) -> sqlite3.Connection:
+        if self._connection is None:
+            raise ValueError("Connection closed")  # what aiosqlite says; the dialect reads it as a disconnect
+        return self._connection
 
-    def create_connect_args(self, url: URL) -> Any:
-        args, options = super().create_connect_args(url)
-        return args, {**options, "factory": _Connection}
+    @property
+    def isolation_level(self) -> str | None:
+        return self._open.isolation_level
+
+    def cursor(self) -> InlineCursor:
+        return InlineCursor(self._open.cursor())
+
+    async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> InlineCursor:
+        return await self.cursor().execute(sql, parameters)
+
+    async def commit(self) -> None:
+        await _patiently(self._open.commit)
+
+    async def rollback(self) -> None:
+        await _patiently(self._open.rollback)
+
+    async def create_function(self, *args: Any, **kwargs: Any) -> None:
+        self._open.create_function(*args, **kwargs)
+
+    async def close(self) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
 
-registry.register(DRIVER.replace("+", "."), __name__, SQLiteDialect_inline.__name__)
+def connector(url: URL) -> Callable[[], Awaitable[InlineConnection]]:
+    """The engine's `async_creator` for a `sqlite://` URL."""
+    database = url.database or ":memory:"
+    uri = str(url.query.get("uri", "")).lower() in ("true", "1")
+
+    async def connect() -> InlineConnection:
+        # check_same_thread=False: the loop's thread makes every call, but a pool may close leftovers from another.
+        connection = sqlite3.connect(database, uri=uri, isolation_level=None, check_same_thread=False)
+        for pragma in PRAGMAS:
+            await _patiently(connection.execute, f"PRAGMA {pragma}")
+        return InlineConnection(connection)
+
+    return connect
 
 
 def configure(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" event below issues BEGIN itself
-        for pragma in (
-            "foreign_keys=ON",
-            f"busy_timeout={BUSY_TIMEOUT_MS}",
-            "journal_mode=WAL",
-            "synchronous=NORMAL",
-        ):
-            dbapi_connection.execute(f"PRAGMA {pragma}")
-
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
         options = connection.get_execution_options()
         if options.get(ONE_STATEMENT):
             return  # one SELECT is its own snapshot in autocommit mode
-        if options.get(READ_ONLY):
-            # In WAL mode a reader sees a snapshot and never waits for writers.
-            connection.exec_driver_sql("BEGIN")
-        else:
-            # Take the write lock at BEGIN, so a transaction never fails half-way when a reader turns writer.
-            _begin_immediate(connection)
-
-
-def _begin_immediate(connection: Connection) -> None:
-    raw = connection.connection.driver_connection
-    assert isinstance(raw, sqlite3.Connection)
-    raw.execute("PRAGMA busy_timeout=0")
-    try:
-        for pause in _pauses(WRITE_LOCK_PATIENCE):
-            try:
-                raw.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as error:
-                if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:  # extended codes keep the primary code in the low byte
-                    raise
-            await_only(asyncio.sleep(pause))
-    finally:
-        raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    connection.exec_driver_sql("BEGIN IMMEDIATE")  # patience is over: a last try that raises SQLAlchemy's error
-
-
-def _pauses(patience: float) -> Iterator[float]:
-    """Growing pauses (1 ms up to 50 ms) until `patience` seconds have passed."""
-    deadline = time.monotonic() + patience
-    pause = 0.001
-    while time.monotonic() < deadline:
-        yield pause
-        pause = min(pause * 2, 0.05)
+        # A reader sees a snapshot (WAL) and never waits for writers. A writer takes the write lock at BEGIN, so it
+        # never fails half-way when a reader turns writer.
+        connection.exec_driver_sql("BEGIN" if options.get(READ_ONLY) else "BEGIN IMMEDIATE")

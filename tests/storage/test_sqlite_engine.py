@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -50,14 +51,22 @@ async def leave_type_codes(database: Database) -> set[str]:
         return set(await session.scalars(select(LeaveType.code)))
 
 
-async def test_connections_are_the_standard_library_driver_with_the_expected_pragmas(sqlite_database: Database) -> None:
+async def test_driver_calls_stay_on_the_event_loop_thread(sqlite_database: Database) -> None:
+    threads = threading.active_count()
     async with sqlite_database.transaction() as session:
         connection = await session.connection()
-        raw = (await connection.get_raw_connection()).driver_connection
+        driver = (await connection.get_raw_connection()).driver_connection
         pragmas = [(await session.execute(text(f"PRAGMA {name}"))).scalar() for name in ("journal_mode", "foreign_keys", "busy_timeout")]
-    assert isinstance(raw, sqlite3.Connection)
-    assert sqlite_database.engine.dialect.driver == "inline"
-    assert pragmas == ["wal", 1, sqlite_engine.BUSY_TIMEOUT_MS]
+    assert isinstance(driver, sqlite_engine.InlineConnection)
+    assert threading.active_count() == threads  # aiosqlite would have started a thread for the connection
+    assert pragmas == ["wal", 1, 0]  # SQLite's busy handler is off: waits happen in asyncio
+
+
+async def test_core_connections_work_as_well_as_sessions(sqlite_database: Database) -> None:
+    async with sqlite_database.engine.connect() as connection:
+        assert (await connection.execute(text("SELECT count(*) FROM leave_types"))).scalar() == len(await leave_type_codes(sqlite_database))
+        streamed = await connection.stream(text("SELECT code FROM leave_types ORDER BY code"))
+        assert [row.code async for row in streamed] == sorted(await leave_type_codes(sqlite_database))
 
 
 async def test_waiting_for_another_process_write_lock_leaves_the_event_loop_free(
@@ -81,7 +90,7 @@ async def test_waiting_for_another_process_write_lock_leaves_the_event_loop_free
 async def test_a_writer_gives_up_when_the_lock_stays_taken_and_the_connection_stays_usable(
     sqlite_database: Database, other_process: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sqlite_engine, "WRITE_LOCK_PATIENCE", 0.3)
+    monkeypatch.setattr(sqlite_engine, "LOCK_PATIENCE", 0.3)
     other_process.execute("BEGIN IMMEDIATE")
     with pytest.raises(OperationalError, match="locked"):
         await add_leave_type(sqlite_database, "never")
@@ -89,8 +98,6 @@ async def test_a_writer_gives_up_when_the_lock_stays_taken_and_the_connection_st
     await add_leave_type(sqlite_database, "later")
     assert {"later"} <= await leave_type_codes(sqlite_database)
     assert "never" not in await leave_type_codes(sqlite_database)
-    async with sqlite_database.reading() as session:  # the short busy timeout is restored after the attempt
-        assert (await session.execute(text("PRAGMA busy_timeout"))).scalar() == sqlite_engine.BUSY_TIMEOUT_MS
 
 
 async def test_readers_do_not_wait_for_a_writer(sqlite_database: Database, other_process: sqlite3.Connection) -> None:
