@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -21,9 +20,9 @@ from actions.i18n import Translator
 from actions.registry import Routes
 from actions.replies import Button, Reply
 from bot.messages import Incoming
-from storage import conversations, people
+from storage import conversations
 from storage.base import utcnow
-from storage.conversations import ConversationKey, Snapshot
+from storage.conversations import ConversationKey
 from storage.database import Database
 from storage.errors import DomainError, StaleState
 
@@ -39,14 +38,6 @@ CONTROL_INTENTS = frozenset({"affirm", "deny", "cancel"})
 
 class Parser(Protocol):
     def parse(self, text: str, *, today: date | None = None, language_hint: str | None = None) -> dict[str, Any]: ...
-
-
-@dataclass
-class _Turn:
-    employee_id: int
-    snapshot: Snapshot
-    today: date
-    language_hint: str
 
 
 class Dialogue:
@@ -70,52 +61,39 @@ class Dialogue:
     async def handle(self, incoming: Incoming) -> list[Reply]:
         now = incoming.at or self.clock()
         text = incoming.text[:MAX_TEXT]
+        key = ConversationKey(incoming.platform, incoming.chat_id, incoming.user_id)
         for _ in range(MAX_ATTEMPTS):
-            turn = await self._prepare(incoming, now)
-            if turn is None:
-                return [self._not_linked(text, now)]
-            understanding = self._understand(incoming, text, turn)
             try:
                 async with self.database.transaction() as session:
+                    opening = await conversations.open_turn(session, key)
+                    if opening is None:
+                        return [self._not_linked(text, now)]
                     if incoming.event_id and not await conversations.first_sighting(
                         session, incoming.platform, incoming.event_id, now=now
                     ):
                         return []
-                    employee = await people.employee_with_roles(session, turn.employee_id)
-                    if employee is None or not employee.active:  # removed or deactivated since the look-up
-                        return [self._not_linked(text, now)]
+                    employee, snapshot = opening.employee, opening.snapshot
+                    today = self._local_today(now, employee.timezone)
+                    hint = str(snapshot.data.get("lang") or employee.language or self.default_language)
+                    understanding = self._understand(incoming, text, today, hint)
                     ctx = ActionContext(
                         session=session,
                         employee=employee,
                         t=Translator(understanding.language),
                         now=now,
-                        today=turn.today,
+                        today=today,
                         private_chat=incoming.private,
                         message=understanding,
                     )
-                    state = dict(turn.snapshot.data)
+                    state = dict(snapshot.data)
                     await self._turn(ctx, state, incoming)
                     state["lang"] = ctx.language
-                    turn.snapshot.data = state
-                    await conversations.save(session, turn.snapshot, now=now)
+                    snapshot.data = state
+                    await conversations.save(session, snapshot, now=now)
                 return self._deliverable(ctx, incoming)
             except StaleState:
                 log.info("conversation changed meanwhile; re-running the turn")
         return [Reply(Translator(self.default_language)("core.busy"))]
-
-    async def _prepare(self, incoming: Incoming, now: datetime) -> _Turn | None:
-        key = ConversationKey(incoming.platform, incoming.chat_id, incoming.user_id)
-        async with self.database.reading(one_statement=True) as session:
-            opening = await conversations.open_turn(session, key)
-            await session.commit()
-        if opening is None:
-            return None
-        return _Turn(
-            employee_id=opening.employee_id,
-            snapshot=opening.snapshot,
-            today=self._local_today(now, opening.timezone),
-            language_hint=str(opening.snapshot.data.get("lang") or opening.language or self.default_language),
-        )
 
     def _local_today(self, now: datetime, timezone: str) -> date:
         try:
@@ -124,10 +102,10 @@ class Dialogue:
             zone = ZoneInfo(self.timezone)
         return now.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone).date()
 
-    def _understand(self, incoming: Incoming, text: str, turn: _Turn) -> Understanding:
+    def _understand(self, incoming: Incoming, text: str, today: date, language_hint: str) -> Understanding:
         if incoming.payload is not None:
-            return Understanding(text=text, intent="button", confidence=1.0, language=turn.language_hint)
-        parse = self.parser.parse(text, today=turn.today, language_hint=turn.language_hint)
+            return Understanding(text=text, intent="button", confidence=1.0, language=language_hint)
+        parse = self.parser.parse(text, today=today, language_hint=language_hint)
         understanding = Understanding.from_parse(parse)
         if understanding.confidence < MIN_CONFIDENCE:
             return Understanding(understanding.text, "out_of_scope", understanding.confidence, understanding.entities, understanding.language)

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import String, UniqueConstraint, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, joinedload, mapped_column
 
 from storage.base import Base, utcnow
 from storage.database import dialect_insert
@@ -71,17 +71,15 @@ async def load(session: AsyncSession, key: ConversationKey) -> Snapshot:
 
 @dataclass(frozen=True)
 class Opening:
-    """What a turn needs before it understands the message: who speaks (by id) and where the conversation is."""
+    """What a turn starts from: who speaks (with their roles) and where the conversation is."""
 
-    employee_id: int
-    language: str
-    timezone: str
+    employee: Employee
     snapshot: Snapshot
 
 
 # Built once: these run on every message, and building a statement costs about as much CPU as compiling it.
 _OPEN_TURN = (
-    select(Employee.id, Employee.language, Employee.timezone, ConversationState.data, ConversationState.version)
+    select(Employee, ConversationState.data, ConversationState.version)
     .select_from(ChatIdentity)
     .join(Employee, Employee.id == ChatIdentity.employee_id)
     .outerjoin(
@@ -97,6 +95,7 @@ _OPEN_TURN = (
         ChatIdentity.external_id == bindparam("user_id"),
         Employee.active,
     )
+    .options(joinedload(Employee.role_rows))
 )
 _SAVE = (
     update(ConversationState)
@@ -116,10 +115,9 @@ _SAVE = (
 
 
 async def open_turn(session: AsyncSession, key: ConversationKey) -> Opening | None:
-    """The active employee linked to the chat user and their conversation, in one statement; None when the chat
-    user is linked to nobody active."""
-    # One Core query instead of an ORM employee (plus its roles) and a second query for the conversation: this runs
-    # on every message, and each statement costs more CPU in the driver hop than the rows it returns.
+    """The active employee linked to the chat user, with their roles, and their conversation, in one statement;
+    None when the chat user is linked to nobody active."""
+    # One statement: this runs on every message, and each statement costs more CPU than the rows it returns.
     found = (
         await session.execute(
             _OPEN_TURN,
@@ -130,11 +128,12 @@ async def open_turn(session: AsyncSession, key: ConversationKey) -> Opening | No
                 "identity_platform": Platform(key.platform),
             },
         )
-    ).first()
+    ).unique().first()
     if found is None:
         return None
-    snapshot = Snapshot(key) if found.version is None else Snapshot(key, dict(found.data), found.version)
-    return Opening(found.id, found.language, found.timezone, snapshot)
+    employee, data, version = found
+    snapshot = Snapshot(key) if version is None else Snapshot(key, dict(data), version)
+    return Opening(employee, snapshot)
 
 
 async def save(session: AsyncSession, snapshot: Snapshot, *, now: datetime | None = None) -> Snapshot:

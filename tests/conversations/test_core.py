@@ -110,10 +110,11 @@ async def test_a_choice_button_from_a_closed_form_fills_nothing(chat: Chat, comp
 
 @pytest.mark.parametrize(
     ("text", "most"),
-    [("thanks", 6), ("how many vacation days do I have left?", 12), ("I need sick leave tomorrow", 12)],
+    [("thanks", 3), ("how many vacation days do I have left?", 8), ("I need sick leave tomorrow", 9)],
 )
 async def test_a_turn_stays_within_its_statement_budget(chat: Chat, company: Company, database: Database, text: str, most: int) -> None:
-    # CPU per message grows with SQL statements (~0.6 ms each through the async driver): guard the hot path.
+    # CPU per message grows with SQL statements (~0.1-0.2 ms each through the ORM): guard the hot path. The counts
+    # include SQLite's BEGIN IMMEDIATE; the chat harness sends no event ids, so there is no seen-event insert.
     await chat.say(company.alice, "hi")  # the conversation exists, as for most messages
     statements: list[str] = []
 
