@@ -44,11 +44,11 @@ sys.path.insert(0, str(REPO))
 from sqlalchemy import select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from actions import default_routes  # noqa: E402
 from actions.replies import Reply  # noqa: E402
-from bot.assistant import load_catalogue  # noqa: E402
+from bot.assistant import open_assistant  # noqa: E402
 from bot.dialogue import Dialogue  # noqa: E402
 from bot.messages import Incoming  # noqa: E402
+from bot.settings import Settings  # noqa: E402
 from nlu import Interpreter  # noqa: E402
 from nlu.cli import PACKAGE_DATA  # noqa: E402
 from storage import migrate  # noqa: E402
@@ -347,20 +347,18 @@ class WorkerPlan:
 
 async def run_worker(plan: WorkerPlan, ready: Any = None) -> Results:
     """Open the core as the assistant does, warm it up, then measure (after `ready`, a barrier, if given)."""
-    database = Database(plan.url)
+    settings = Settings(database_url=plan.url, timezone="Asia/Tashkent")
+    assistant = await open_assistant(settings, interpreter=Interpreter.load(plan.model), clock=lambda: NOW)
     try:
-        interpreter = Interpreter.load(plan.model)
-        await load_catalogue(database, interpreter)
-        dialogue = Dialogue(database, interpreter, default_routes(), clock=lambda: NOW, timezone="Asia/Tashkent")
-        people = await demo_people(database)
+        people = await demo_people(assistant.database)
         users = make_users(people, plan.users, offset=plan.user_offset, seed=plan.seed, retry_share=plan.retry_share)
         if plan.warmup:
-            await run_phase(dialogue, users, messages=plan.warmup, rate=0.0, seconds=plan.seconds)
+            await run_phase(assistant.dialogue, users, messages=plan.warmup, rate=0.0, seconds=plan.seconds)
         if ready is not None:
             await asyncio.to_thread(ready.wait)
-        return await run_phase(dialogue, users, messages=plan.messages, rate=plan.rate, seconds=plan.seconds)
+        return await run_phase(assistant.dialogue, users, messages=plan.messages, rate=plan.rate, seconds=plan.seconds)
     finally:
-        await database.dispose()
+        await assistant.close()
 
 
 def worker_process(plan: WorkerPlan, ready: Any, results: Any) -> None:
