@@ -179,3 +179,14 @@ def test_sparse_naive_bayes_matches_scikit_learn() -> None:
     ours = (features @ classifier._nb_weights).toarray() + mass * classifier._nb_mass_weights + classifier._nb_bias
     reference = MultinomialNB(alpha=0.1).fit(features, intents).predict_joint_log_proba(features)
     np.testing.assert_allclose(ours, reference, rtol=1e-4, atol=1e-4)
+
+
+def test_one_message_scores_like_a_batch(own_model: Interpreter) -> None:
+    """`rank` scores one message without a sparse matrix; it must agree with the batch path used in evaluation."""
+    classifier = own_model.classifier
+    texts = [example.text for example in load_training_data(OWN_DATA).examples[::7]]
+    texts += ["", "🙂🙂", "zzzz qqqq", "x" * 3000]
+    batch = classifier.decision_scores(texts)
+    one_by_one = np.vstack([classifier._scores_of_one(text) for text in texts])
+    assert np.allclose(batch, one_by_one, atol=1e-4)
+    assert list(classifier.predict_from_scores(batch)) == list(classifier.predict_from_scores(one_by_one))
