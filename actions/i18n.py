@@ -14,6 +14,7 @@ from string import Formatter
 from typing import Any
 
 import yaml
+from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_currency, format_decimal
 
@@ -48,12 +49,18 @@ def placeholders(template: str) -> set[str]:
     return {name for _, name, _, _ in Formatter().parse(template) if name}
 
 
+@cache
+def _locale(language: str) -> Locale:
+    # Parsed once: Babel's formatters given a locale name parse it again on every call.
+    return Locale.parse(BABEL_LOCALES[language])
+
+
 class Translator:
     """Renders message ids in one language; values are formatted for that language's locale."""
 
     def __init__(self, language: str) -> None:
         self.language = language if language in LANGUAGES else FALLBACK
-        self.locale = BABEL_LOCALES[self.language]
+        self.locale = _locale(self.language)
 
     def __call__(self, key: str, **params: Any) -> str:
         translations = catalogue().get(key)

@@ -11,7 +11,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from babel import Locale
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.context import ActionContext
@@ -71,7 +70,7 @@ def count(t: Translator, value: Decimal | int, noun: str) -> str:
     """'4 working days', '1 день', '0,5 рабочего дня': the noun agrees with the number in each language."""
     number = Decimal(value)
     plain: Decimal | int = int(number) if number == number.to_integral_value() else number
-    category = Locale.parse(t.locale).plural_form(plain)
+    category = t.locale.plural_form(plain)
     if category not in ("one", "few", "many"):
         category = "other"
     return t("leave.count", number=t.days(number), unit=t(f"leave.unit.{noun}.{category}"))
