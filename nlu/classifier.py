@@ -285,9 +285,10 @@ class IntentClassifier:
         bayes_scores = np.bincount(
             weights.indices[positions], weights=np.repeat(values, lengths) * weights.data[positions], minlength=len(self.classes)
         )
-        scores = np.vstack([svm_scores, bayes_scores + values.sum() * self._nb_mass_weights + self._nb_bias]).astype(np.float32)
-        svm_row, bayes_row = scores[:1], scores[1:]
-        return svm_row + self.config.nb_weight * svm_row.std(axis=1, keepdims=True) * _standardize(bayes_row)
+        bayes_scores = bayes_scores + values.sum() * self._nb_mass_weights + self._nb_bias
+        centred = bayes_scores - bayes_scores.mean()
+        standardized = centred / max(centred.std(), 1e-6)
+        return (svm_scores + self.config.nb_weight * svm_scores.std() * standardized).astype(np.float32)[None, :]
 
     def oos_margins(self, scores: np.ndarray) -> np.ndarray:
         """How far the best in-scope intent beats out-of-scope (or its raw score when there is no such class)."""
