@@ -97,22 +97,18 @@ _OPEN_TURN = (
     )
     .options(joinedload(Employee.role_rows))
 )
+_STATES = ConversationState.__table__
+# Core, not ORM, statements: an ORM-enabled UPDATE goes through the bulk-update machinery on every message.
 _SAVE = (
-    update(ConversationState)
+    update(_STATES)
     .where(
-        ConversationState.platform == bindparam("key_platform"),
-        ConversationState.chat_id == bindparam("key_chat_id"),
-        ConversationState.user_id == bindparam("key_user_id"),
-        ConversationState.version == bindparam("saved_version"),
+        _STATES.c.platform == bindparam("key_platform"),
+        _STATES.c.chat_id == bindparam("key_chat_id"),
+        _STATES.c.user_id == bindparam("key_user_id"),
+        _STATES.c.version == bindparam("saved_version"),
     )
-    .values(
-        data=bindparam("new_data", type_=ConversationState.__table__.c.data.type),
-        version=bindparam("new_version"),
-        updated_at=bindparam("at"),
-    )
-    .execution_options(synchronize_session=False)
+    .values(data=bindparam("new_data", type_=_STATES.c.data.type), version=bindparam("new_version"), updated_at=bindparam("at"))
 )
-
 
 async def open_turn(session: AsyncSession, key: ConversationKey) -> Opening | None:
     """The active employee linked to the chat user, with their roles, and their conversation, in one statement;
@@ -143,11 +139,9 @@ async def save(session: AsyncSession, snapshot: Snapshot, *, now: datetime | Non
     if snapshot.version == 0:
         # A conversation someone else started meanwhile is a conflict, found without a savepoint.
         created = await session.execute(
-            dialect_insert(session, ConversationState)
+            dialect_insert(session, _STATES)
             .values(platform=key.platform, chat_id=key.chat_id, user_id=key.user_id, data=snapshot.data, version=1, updated_at=at)
-            .on_conflict_do_nothing(
-                index_elements=[ConversationState.platform, ConversationState.chat_id, ConversationState.user_id]
-            )
+            .on_conflict_do_nothing(index_elements=[_STATES.c.platform, _STATES.c.chat_id, _STATES.c.user_id])
         )
         if created.rowcount != 1:  # type: ignore[attr-defined]
             raise StaleState("The conversation was changed meanwhile.")
