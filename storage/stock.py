@@ -117,9 +117,10 @@ def normalize(text: str) -> str:
     return " ".join(_singular(word) for word in words)
 
 
-def _codes(normalized: str) -> set[str]:
+@lru_cache(maxsize=8192)
+def _codes(normalized: str) -> frozenset[str]:
     """Words with digits in them (A4, AAA-size 2, USB3): sizes and models that must match exactly."""
-    return {word for word in normalized.split() if any(ch.isdigit() for ch in word)}
+    return frozenset(word for word in normalized.split() if any(ch.isdigit() for ch in word))
 
 
 def _singular(word: str) -> str:
@@ -139,25 +140,30 @@ async def search_items(session: AsyncSession, query: str, *, limit: int = 5) -> 
     wanted = normalize(query)
     if not wanted:
         return []
-    items = list(await session.scalars(select(StockItem)))
-    choices: dict[int, tuple[StockItem, str]] = {}
-    for item in items:
-        for label in (item.name, item.sku, *item.aliases):
-            choices[len(choices)] = (item, label)
+    # Names and aliases only: building an ORM object for every item in the catalogue would cost more than matching.
+    rows = (await session.execute(select(StockItem.id, StockItem.name, StockItem.sku, StockItem.aliases))).all()
+    choices: dict[int, tuple[int, str]] = {}
+    for item_id, name, sku, aliases in rows:
+        for label in (name, sku, *aliases):
+            choices[len(choices)] = (item_id, label)
     normalized = {key: normalize(label) for key, (_, label) in choices.items()}
-    best: dict[int, ItemMatch] = {}
+    best: dict[int, tuple[float, str]] = {}
     wanted_codes = _codes(wanted)
     for _, score, key in process.extract(wanted, normalized, scorer=fuzz.WRatio, limit=limit * 6):
-        item, label = choices[key]
+        item_id, label = choices[key]
         if normalized[key] == wanted:
             score = 100.0
         elif not wanted_codes <= _codes(normalized[key]):
             # "a3 paper" is not "A4 paper": a different model code may be suggested, never taken.
             score = min(score, MATCH_SCORE - 1)
-        if item.id not in best or best[item.id].score < score:
-            best[item.id] = ItemMatch(item, float(score), label)
-    ranked = sorted(best.values(), key=lambda match: (-match.score, match.item.name))
-    return [match for match in ranked if match.score >= SUGGEST_SCORE][:limit]
+        if item_id not in best or best[item_id][0] < score:
+            best[item_id] = (float(score), label)
+    kept = {item_id: found for item_id, found in best.items() if found[0] >= SUGGEST_SCORE}
+    if not kept:
+        return []
+    items = await session.scalars(select(StockItem).where(StockItem.id.in_(list(kept))))
+    matches = [ItemMatch(item, *kept[item.id]) for item in items]
+    return sorted(matches, key=lambda match: (-match.score, match.item.name))[:limit]
 
 
 async def find_item(session: AsyncSession, query: str) -> StockItem:
