@@ -52,10 +52,21 @@ class EscalateForm(Form):
         ctx.say("escalations.ask_message")
 
     async def confirm(self, ctx: ActionContext) -> None:
-        ctx.say("escalations.confirm", message=ctx.slots["message"])
+        case = await _open_case_of(ctx)
+        if case is not None:
+            ctx.say("escalations.confirm_add", message=ctx.slots["message"], id=case.id)
+        else:
+            ctx.say("escalations.confirm", message=ctx.slots["message"])
 
     async def submit(self, ctx: ActionContext) -> None:
         message = str(ctx.slots["message"])
+        case = await _open_case_of(ctx)
+        if case is not None:
+            # One matter, one case: a second request while HR still has the first goes on the same thread.
+            sent = await escalations.reply(ctx.session, ctx.employee, case.id, message, now=ctx.now)
+            await _tell(ctx, await _hr_of(ctx, case), case, sent, "escalations.employee_replied", buttons=_hr_buttons)
+            ctx.say("escalations.added", id=case.id)
+            return
         case = await escalations.open_escalation(ctx.session, ctx.employee, subject=_subject(message), message=message, now=ctx.now)
         team = await people.with_role(ctx.session, Role.HR)
         await _tell(ctx, team, case, case.messages[0], "escalations.hr_new_case", buttons=_hr_buttons)
@@ -132,6 +143,12 @@ async def _close(ctx: ActionContext, case_id: int) -> None:
     employee = await people.get_employee(ctx.session, case.employee_id)
     await _tell(ctx, [employee], case, None, "escalations.hr_closed")
     ctx.say("escalations.closed", id=case.id, name=employee.name, replaces_source=True)
+
+
+async def _open_case_of(ctx: ActionContext) -> Escalation | None:
+    """The asker's most recent case that HR has not closed yet."""
+    cases = await escalations.open_escalations(ctx.session, employee=ctx.employee)
+    return cases[-1] if cases else None
 
 
 async def _hr_of(ctx: ActionContext, case: Escalation) -> list[Employee]:

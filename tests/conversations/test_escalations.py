@@ -171,3 +171,27 @@ async def test_more_text_typed_at_the_confirmation_is_added_to_the_message(
     [case] = await cases(database)
     assert case.messages[0].text == "My manager keeps booking meetings over my lunch break\nalso, it has happened three times this month"
     assert case.subject == "My manager keeps booking meetings over my lunch break"
+
+
+async def test_asking_for_hr_with_a_case_open_adds_to_that_case(chat: Chat, company: Company, database: Database) -> None:
+    case_id = await open_case(chat, company)
+
+    said = await chat.say(company.alice, "I need to talk to HR again, it happened twice more this week")
+    assert f"open case with HR (#{case_id})" in said.text and "twice more this week" in said.text
+    said = await chat.press(company.alice, "Yes")
+    assert f"Added to your case #{case_id}" in said.text
+
+    [case] = await cases(database)  # no second case
+    assert case.status is EscalationStatus.OPEN
+    assert [(m.direction, m.text) for m in case.messages][-1] == (Direction.TO_HR, "I need to talk to HR again, it happened twice more this week")
+    new_case, notice = await chat.inbox(company.hr)
+    assert f"New HR case #{case_id}" in new_case.text
+    assert "Alice Able answered" in notice.text and "twice more" in notice.text
+    assert [b.payload for b in notice.buttons] == [f"hr:reply:{case_id}", f"hr:close:{case_id}"]
+
+    await chat.press_payload(company.hr, f"hr:close:{case_id}")
+    await chat.say(company.alice, "I want to talk to HR")
+    await chat.say(company.alice, "Something else entirely: my contract renewal")
+    said = await chat.press(company.alice, "Yes")
+    assert "answer you right here" in said.text  # with the first case closed, a new one is opened
+    assert [case.status for case in await cases(database)] == [EscalationStatus.CLOSED, EscalationStatus.OPEN]
