@@ -6,6 +6,7 @@ message at once; PostgreSQL additionally skips rows another worker holds (`FOR U
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -89,14 +90,26 @@ async def mark_delivered(session: AsyncSession, message_id: int, *, now: datetim
     )
 
 
+_SECRETS = re.compile(
+    r"(?<!\d)\d{5,}:[A-Za-z0-9_-]{30,}"  # a Telegram bot token, e.g. inside an API URL
+    r"|\bx(?:ox[a-z]|app)-[A-Za-z0-9-]{10,}"  # Slack bot, user and app tokens
+    r"|(?i:\bbearer\s+)[A-Za-z0-9._~+/=-]{8,}"  # an Authorization header value
+)
+
+
+def redact_secrets(text: str) -> str:
+    """The text with chat platform tokens replaced: HTTP client errors quote request URLs, which carry them."""
+    return _SECRETS.sub("[redacted]", text)
+
+
 async def mark_failed(session: AsyncSession, message_id: int, error: str, *, now: datetime | None = None) -> None:
-    """Record a failed attempt and retry later with exponential back-off."""
+    """Record a failed attempt (tokens in the error text redacted) and retry later with exponential back-off."""
     at = now or utcnow()
     message = await session.get(OutboxMessage, message_id, populate_existing=True)
     if message is None:
         return
     message.attempts += 1
-    message.last_error = error[:1000]
+    message.last_error = redact_secrets(error)[:1000]
     message.locked_until = None
     message.due_at = at + timedelta(seconds=30 * 2 ** min(message.attempts, 10))
     await session.flush()

@@ -118,6 +118,19 @@ async def test_a_failed_delivery_is_retried_with_growing_back_off(database: Data
     assert (await fetch(database, message.id)).attempts == 3
 
 
+async def test_tokens_in_a_delivery_error_are_not_stored(database: Database, company: Company) -> None:
+    message = await enqueue(database, company.alice.id, "hi", due_at=NOW)
+    telegram = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+    slack = "xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOp"
+    error = f"ConnectError: POST https://api.telegram.org/bot{telegram}/sendMessage; {slack}; Authorization: Bearer s3cr3t-t0ken"
+    async with database.transaction() as session:
+        await outbox.mark_failed(session, message.id, error, now=NOW)
+    stored = (await fetch(database, message.id)).last_error
+    assert telegram not in stored and slack not in stored and "s3cr3t" not in stored
+    assert stored.startswith("ConnectError: POST https://api.telegram.org/bot[redacted]/sendMessage")
+    assert outbox.redact_secrets("retry at 10:30 for 12345 items") == "retry at 10:30 for 12345 items"
+
+
 async def test_a_message_that_keeps_failing_is_given_up(database: Database, company: Company) -> None:
     message = await enqueue(database, company.alice.id, "hi", due_at=NOW)
     async with database.transaction() as session:
