@@ -135,18 +135,25 @@ def _singular(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=4)
+def _labels(catalogue: tuple[tuple[int, str, str, tuple[str, ...]], ...]) -> tuple[dict[int, tuple[int, str]], dict[int, str]]:
+    """Every (item id, label) of the catalogue by a running key, and the labels normalised: computed once per
+    catalogue content, since the catalogue changes far less often than people ask about it."""
+    choices: dict[int, tuple[int, str]] = {}
+    for item_id, name, sku, aliases in catalogue:
+        for label in (name, sku, *aliases):
+            choices[len(choices)] = (item_id, label)
+    return choices, {key: normalize(label) for key, (_, label) in choices.items()}
+
+
 async def search_items(session: AsyncSession, query: str, *, limit: int = 5) -> list[ItemMatch]:
     """Items whose name or an alias resembles the query, best first (one entry per item)."""
     wanted = normalize(query)
     if not wanted:
         return []
     # Names and aliases only: building an ORM object for every item in the catalogue would cost more than matching.
-    rows = (await session.execute(select(StockItem.id, StockItem.name, StockItem.sku, StockItem.aliases))).all()
-    choices: dict[int, tuple[int, str]] = {}
-    for item_id, name, sku, aliases in rows:
-        for label in (name, sku, *aliases):
-            choices[len(choices)] = (item_id, label)
-    normalized = {key: normalize(label) for key, (_, label) in choices.items()}
+    rows = (await session.execute(select(StockItem.id, StockItem.name, StockItem.sku, StockItem.aliases).order_by(StockItem.id))).all()
+    choices, normalized = _labels(tuple((item_id, name, sku, tuple(aliases)) for item_id, name, sku, aliases in rows))
     best: dict[int, tuple[float, str]] = {}
     wanted_codes = _codes(wanted)
     for _, score, key in process.extract(wanted, normalized, scorer=fuzz.WRatio, limit=limit * 6):
