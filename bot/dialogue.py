@@ -1,9 +1,9 @@
 """The dialogue core: who is speaking, what they mean, what to do, what to answer — on any channel.
 
-One turn: look up the person and their conversation, understand the text (outside any write transaction: it is
-CPU work), then in ONE transaction drop a retried delivery, run the form or handler, queue notifications and save
-the conversation with its version. If another process saved the same conversation meanwhile, the turn is
-re-run from the start on the fresh state, so nothing is lost or applied twice.
+One turn is ONE transaction: read the person (with their roles) and their conversation in one statement, drop a
+retried delivery, understand the text, run the form or handler, queue notifications and save the conversation
+with its version. If another process saved the same conversation meanwhile, the turn is re-run from the start on
+the fresh state, so nothing is lost or applied twice.
 """
 
 from __future__ import annotations

@@ -58,9 +58,6 @@ class Database:
             sqlite_engine.configure(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._readers = async_sessionmaker(self.engine, expire_on_commit=False, execution_options={sqlite_engine.READ_ONLY: True})
-        self._one_statement_readers = async_sessionmaker(
-            self.engine, expire_on_commit=False, execution_options={sqlite_engine.READ_ONLY: True, sqlite_engine.ONE_STATEMENT: True}
-        )
         self._write_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
 
     @property
@@ -74,13 +71,9 @@ class Database:
             yield session
 
     @asynccontextmanager
-    async def reading(self, *, one_statement: bool = False) -> AsyncIterator[AsyncSession]:
-        """A session for reads only: on SQLite it neither takes nor waits for the write lock (don't write in it).
-
-        `one_statement=True` is for a single SELECT: on SQLite it runs without BEGIN, so two statements in such a
-        session could see different snapshots.
-        """
-        async with (self._one_statement_readers if one_statement else self._readers)() as session:
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads only: on SQLite it neither takes nor waits for the write lock (don't write in it)."""
+        async with self._readers() as session:
             yield session
 
     def _write_turn(self) -> AbstractAsyncContextManager[object]:
@@ -89,7 +82,7 @@ class Database:
         SQLite has one write lock; queued here, the next writer starts the moment the lock is free instead of
         polling for it (other processes still poll, see `sqlite_engine`). A transaction opened inside another
         one by the same task is not queued (it would wait for itself): it polls for the lock like another process
-        would, and fails after `WRITE_LOCK_PATIENCE`. Tasks started inside a turn queue like any other.
+        would, and fails after `sqlite_engine.LOCK_PATIENCE`. Tasks started inside a turn queue like any other.
         """
         if not self.is_sqlite or _write_turn_owner.get() is asyncio.current_task():
             return nullcontext()

@@ -21,8 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 READ_ONLY = "backoffice_read_only"
 """Execution option of sessions that only read: they need no write lock."""
-ONE_STATEMENT = "backoffice_one_statement"
-"""Execution option of sessions that run one SELECT: no BEGIN at all."""
 LOCK_PATIENCE = 30.0
 """Seconds a statement waits, in asyncio sleeps, for a lock held by another connection before it fails."""
 PRAGMAS = ("foreign_keys=ON", "busy_timeout=0", "journal_mode=WAL", "synchronous=NORMAL")
@@ -87,8 +85,9 @@ class InlineCursor:
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> InlineCursor:
-        rows = list(parameters)  # a retry must see the same rows again
-        await _patiently(self._cursor.executemany, sql, rows)
+        # Not retried: rows before a lock error would be written twice. Writes run after BEGIN IMMEDIATE, which
+        # holds the write lock, so they don't meet one.
+        self._cursor.executemany(sql, parameters)
         return self
 
     async def fetchone(self) -> Any:
@@ -163,8 +162,6 @@ def configure(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
         options = connection.get_execution_options()
-        if options.get(ONE_STATEMENT):
-            return  # one SELECT is its own snapshot in autocommit mode
         # A reader sees a snapshot (WAL) and never waits for writers. A writer takes the write lock at BEGIN, so it
         # never fails half-way when a reader turns writer.
         connection.exec_driver_sql("BEGIN" if options.get(READ_ONLY) else "BEGIN IMMEDIATE")
