@@ -110,6 +110,7 @@ _SAVE = (
     .values(data=bindparam("new_data", type_=_STATES.c.data.type), version=bindparam("new_version"), updated_at=bindparam("at"))
 )
 
+
 async def open_turn(session: AsyncSession, key: ConversationKey) -> Opening | None:
     """The active employee linked to the chat user, with their roles, and their conversation, in one statement;
     None when the chat user is linked to nobody active."""
