@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, select
+from sqlalchemy import ForeignKey, String, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -24,6 +24,11 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
+_INSERT = insert(AuditEntry.__table__)
+"""Core, built once: an audit row is written on every change and every payslip view, and the ORM's unit of work
+would cost more than the row."""
+
+
 async def record(
     session: AsyncSession,
     *,
@@ -33,17 +38,19 @@ async def record(
     entity_id: object,
     details: dict[str, Any] | None = None,
     at: datetime | None = None,
-) -> AuditEntry:
-    entry = AuditEntry(
-        actor_id=actor_id,
-        action=action,
-        entity=entity,
-        entity_id=str(entity_id),
-        details=details or {},
-        at=at or utcnow(),
+) -> None:
+    """Write one audit row in the session's transaction (it is rolled back with the change it records)."""
+    await session.execute(
+        _INSERT,
+        {
+            "actor_id": actor_id,
+            "action": action,
+            "entity": entity,
+            "entity_id": str(entity_id),
+            "details": details or {},
+            "at": at or utcnow(),
+        },
     )
-    session.add(entry)
-    return entry
 
 
 async def entries_for(session: AsyncSession, entity: str, entity_id: object) -> list[AuditEntry]:
