@@ -160,6 +160,46 @@ class TicketCreateForm(Form):
 routes.form(TicketCreateForm())
 
 
+class TicketAnswerForm(Form):
+    """The requester's answer to IT on a ticket waiting for them; started by the Answer button (`number` filled)."""
+
+    name = "ticket_answer"
+    required = ("number", "text")
+    free_text = frozenset({"text"})
+    confirm_first = False  # typing the answer after pressing Answer is the decision to send it
+
+    def extract(self, ctx: ActionContext, awaiting: str | None) -> dict[str, Any]:
+        if awaiting == "text":
+            return {"text": ctx.message.text.strip()}
+        return {}
+
+    def ask(self, ctx: ActionContext, slot: str) -> None:
+        ctx.say("tickets.ask_answer", number=ctx.slots.get("number", ""))
+
+    async def submit(self, ctx: ActionContext) -> None:
+        number = int(ctx.slots["number"])
+        comment = await tickets.add_comment(ctx.session, ctx.employee, number, str(ctx.slots["text"]), now=ctx.now)
+        ticket = await tickets.get_ticket(ctx.session, ctx.employee, number)
+        assignee = await ctx.session.get(Employee, ticket.assignee_id) if ticket.assignee_id else None
+        told = [assignee] if assignee is not None and assignee.active else await people.with_role(ctx.session, Role.IT_AGENT)
+        requester = ctx.employee.name
+        for agent in told:
+            if agent.id == ctx.employee.id:
+                continue
+
+            def build(t: Translator) -> Reply:
+                return Reply(
+                    t("tickets.requester_answered", number=ticket.number, requester=requester, text=quote(comment.text)),
+                    buttons=(Button(f"#{ticket.number}", f"ticket:show:{ticket.number}"),),
+                )
+
+            await ctx.notify(agent, build, idempotency_key=f"ticket-comment:{comment.id}:{agent.id}", due_at=ctx.now)
+        ctx.say("tickets.answer_sent", number=ticket.number, status=status_label(ctx.t, ticket.status))
+
+
+routes.form(TicketAnswerForm())
+
+
 async def _tell_agents(ctx: ActionContext, ticket: Ticket) -> None:
     urgent = ticket.priority in (Priority.HIGH, Priority.CRITICAL)
     for agent in await people.with_role(ctx.session, Role.IT_AGENT):
@@ -290,6 +330,8 @@ async def _tell_requester(ctx: ActionContext, ticket: Ticket, requester: Employe
         if comment:
             text += "\n" + t("tickets.comment_line", author=actor, text=quote(comment))
         buttons: tuple[Button, ...] = ()
+        if ticket.status is TicketStatus.WAITING_ON_USER:
+            buttons = (Button(t("tickets.button_answer"), f"ticket:answer:{ticket.number}"),)
         if ticket.status is TicketStatus.RESOLVED:
             buttons = (Button(t("tickets.button_close"), f"ticket:close:{ticket.number}"), Button(t("tickets.button_reopen"), f"ticket:reopen:{ticket.number}"))
         return Reply(text, buttons)
@@ -311,8 +353,9 @@ BUTTON_STATUS = {"take": TicketStatus.IN_PROGRESS, "close": TicketStatus.CLOSED,
 
 @routes.button("ticket")
 async def ticket_button(ctx: ActionContext, args: list[str]) -> None:
-    """ticket:show:42, ticket:take:42 (IT), ticket:close:42 / ticket:reopen:42 (the requester, once resolved)."""
-    if len(args) != 2 or _number(args[1]) is None or (args[0] != "show" and args[0] not in BUTTON_STATUS):
+    """ticket:show:42, ticket:take:42 (IT), ticket:close:42 / ticket:reopen:42 (the requester, once resolved),
+    ticket:answer:42 (the requester, while IT waits for them)."""
+    if len(args) != 2 or _number(args[1]) is None or (args[0] not in ("show", "answer") and args[0] not in BUTTON_STATUS):
         ctx.say("core.button_expired")
         return
     action, number = args[0], int(args[1])
@@ -320,7 +363,17 @@ async def ticket_button(ctx: ActionContext, args: list[str]) -> None:
         async with ctx.session.begin_nested():
             if action == "show":
                 await _show(ctx, number)
+            elif action == "answer":
+                await _start_answer(ctx, number)
             else:
                 await _change(ctx, number, BUTTON_STATUS[action].value, replaces_source=True)
     except DomainError as error:
         explain(ctx, error)
+
+
+async def _start_answer(ctx: ActionContext, number: int) -> None:
+    ticket = await tickets.get_ticket(ctx.session, ctx.employee, number)
+    if ticket.status is not TicketStatus.WAITING_ON_USER or ticket.requester_id != ctx.employee.id:
+        ctx.say("tickets.not_waiting", number=ticket.number, status=status_label(ctx.t, ticket.status))
+        return
+    ctx.start_form("ticket_answer", number=ticket.number)

@@ -213,3 +213,30 @@ async def test_a_requester_can_t_resolve_their_own_ticket_by_chat(chat: Chat, co
     assert said.text == EN("error.role_required")
     assert (await ticket_row(database, number)).status is TicketStatus.OPEN
     assert await comments_on(database, number) == []
+
+
+async def test_the_requester_answers_it_with_the_button_and_the_ticket_goes_back_to_it(
+    chat: Chat, company: Company, database: Database
+) -> None:
+    number = await open_ticket(database, company.alice, "Outlook keeps crashing")
+    await chat.press_payload(company.it_agent, f"ticket:take:{number}")
+    await chat.say(company.it_agent, f"ticket {number} waiting for user: which Outlook version do you have?")
+    taken, note = await chat.inbox(company.alice)
+    assert taken.buttons == ()  # only a ticket waiting for Alice offers Answer
+    assert [(b.label, b.payload) for b in note.buttons] == [(EN("tickets.button_answer"), f"ticket:answer:{number}")]
+
+    said = await chat.press_payload(company.alice, f"ticket:answer:{number}")
+    assert said.text == EN("tickets.ask_answer", number=number)
+    said = await chat.say(company.alice, "Outlook 2021, version 2410")
+    assert said.text == EN("tickets.answer_sent", number=number, status=EN("tickets.status.in_progress"))
+
+    assert (await ticket_row(database, number)).status is TicketStatus.IN_PROGRESS
+    assert await comments_on(database, number) == ["which Outlook version do you have?", "Outlook 2021, version 2410"]
+    told = (await chat.inbox(company.it_agent))[-1]  # the agent who took the ticket
+    assert told.text == EN("tickets.requester_answered", number=number, requester="Alice Able", text="Outlook 2021, version 2410")
+
+    said = await chat.press_payload(company.alice, f"ticket:answer:{number}")  # an old button, pressed again
+    assert said.text == EN("tickets.not_waiting", number=number, status=EN("tickets.status.in_progress"))
+    said = await chat.press_payload(company.bob, f"ticket:answer:{number}")  # someone else's ticket
+    assert said.text == RU("error.not_your_ticket", ticket_id=number)  # Bob reads Russian
+    assert len(await comments_on(database, number)) == 2
