@@ -290,6 +290,10 @@ async def _show(ctx: ActionContext, number: int) -> None:
 
 async def _list_mine(ctx: ActionContext) -> None:
     mine = await tickets.open_tickets_of(ctx.session, ctx.employee)
+    if _is_agent(ctx.employee):
+        await _list_queue(ctx)
+        if not mine:
+            return  # an agent's "my tickets" is their queue; their own requests follow only if they have any
     if not mine:
         ctx.say("tickets.none_open")
         return
@@ -301,6 +305,27 @@ async def _list_mine(ctx: ActionContext) -> None:
     table = Table((t("tickets.column_number"), t("tickets.column_subject"), t("tickets.column_status"), t("tickets.column_due")), tuple(rows))
     buttons = [Button(f"#{ticket.number}", f"ticket:show:{ticket.number}") for ticket in mine[:5]]
     ctx.say("tickets.open_list", count=len(mine), blocks=(table,), buttons=buttons)
+
+
+async def _list_queue(ctx: ActionContext) -> None:
+    queue = await tickets.queue_of(ctx.session, ctx.employee)
+    if not queue:
+        ctx.say("tickets.queue_empty")
+        return
+    t = ctx.t
+    rows = []
+    for ticket in queue[:MAX_LISTED]:
+        due = due_params(t, ticket.sla_due_at, ctx.employee)
+        holder = t("tickets.queue_you") if ticket.assignee_id == ctx.employee.id else t("tickets.queue_nobody")
+        rows.append((f"#{ticket.number}", quote(ticket.title)[:60], status_label(t, ticket.status), holder, t("tickets.due_short", **due)))
+    header = (t("tickets.column_number"), t("tickets.column_subject"), t("tickets.column_status"), t("tickets.column_assignee"), t("tickets.column_due"))
+    buttons = [
+        Button(f"#{ticket.number}", f"ticket:show:{ticket.number}")
+        if ticket.assignee_id == ctx.employee.id
+        else Button(t("tickets.button_take_number", number=ticket.number), f"ticket:take:{ticket.number}")
+        for ticket in queue[:5]
+    ]
+    ctx.say("tickets.queue_list", count=len(queue), blocks=(Table(header, tuple(rows)),), buttons=buttons)
 
 
 async def _change(ctx: ActionContext, number: int, wanted: str, *, comment: str = "", replaces_source: bool = False) -> None:

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import ForeignKey, String, Text, select, update
+from sqlalchemy import ForeignKey, String, Text, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 
@@ -283,6 +283,18 @@ async def assign(
 async def open_tickets_of(session: AsyncSession, requester: Employee) -> list[Ticket]:
     rows = await session.scalars(
         select(Ticket).where(Ticket.requester_id == requester.id, Ticket.status.in_(OPEN_STATUSES)).order_by(Ticket.id)
+    )
+    return list(rows)
+
+
+async def queue_of(session: AsyncSession, agent: Employee) -> list[Ticket]:
+    """An IT agent's queue: open tickets assigned to them or to nobody yet, the soonest due first."""
+    if not _is_agent(agent):
+        raise PermissionDenied("Only IT staff have a ticket queue.", code="role_required", action="see the IT queue", roles=["it_agent"])
+    rows = await session.scalars(
+        select(Ticket)
+        .where(Ticket.status.in_(OPEN_STATUSES), or_(Ticket.assignee_id == agent.id, Ticket.assignee_id.is_(None)))
+        .order_by(Ticket.sla_due_at, Ticket.id)
     )
     return list(rows)
 

@@ -240,3 +240,34 @@ async def test_the_requester_answers_it_with_the_button_and_the_ticket_goes_back
     said = await chat.press_payload(company.bob, f"ticket:answer:{number}")  # someone else's ticket
     assert said.text == RU("error.not_your_ticket", ticket_id=number)  # Bob reads Russian
     assert len(await comments_on(database, number)) == 2
+
+
+async def test_an_it_agent_s_tickets_are_their_queue_with_take_buttons(chat: Chat, company: Company, database: Database) -> None:
+    waiting = await open_ticket(database, company.alice, "Printer on floor 2 is jammed")
+    taken = await open_ticket(database, company.bob, "VPN drops every hour", category="network")
+    elsewhere = await open_ticket(database, company.alice, "Need a second monitor")
+    done = await open_ticket(database, company.bob, "Mouse is broken")
+    await set_status(database, company.it_agent, taken, TicketStatus.IN_PROGRESS)  # taking assigns it
+    await set_status(database, company.it_agent, done, TicketStatus.RESOLVED)
+    async with database.transaction() as session:
+        ticket = await session.get(Ticket, elsewhere)
+        assert ticket is not None
+        ticket.assignee_id = company.hr.id  # somebody else's work
+
+    said = await chat.say(company.it_agent, "show my tickets")
+    assert said.text.startswith(EN("tickets.queue_list", count=2))
+    [table] = said.replies[0].blocks
+    assert isinstance(table, Table)
+    assert {(row[0], row[3]) for row in table.rows} == {(f"#{waiting}", EN("tickets.queue_nobody")), (f"#{taken}", EN("tickets.queue_you"))}
+    assert {(b.label, b.payload) for b in said.buttons} == {
+        (EN("tickets.button_take_number", number=waiting), f"ticket:take:{waiting}"),
+        (f"#{taken}", f"ticket:show:{taken}"),
+    }
+
+    await chat.press_payload(company.it_agent, f"ticket:take:{waiting}")
+    row = await ticket_row(database, waiting)
+    assert (row.status, row.assignee_id) == (TicketStatus.IN_PROGRESS, company.it_agent.id)
+
+    await set_status(database, company.it_agent, waiting, TicketStatus.RESOLVED)
+    await set_status(database, company.it_agent, taken, TicketStatus.RESOLVED)
+    assert (await chat.say(company.it_agent, "show my tickets")).text == EN("tickets.queue_empty")

@@ -303,3 +303,18 @@ async def test_overdue_tickets_are_unfinished_ones_past_their_sla(database: Data
     assert [t.id for t in late] == [critical.id, normal.id]
     assert all(t.overdue(NOW + timedelta(days=2)) for t in late)
     assert not (await fetch(database, resolved)).overdue(NOW + timedelta(days=2))
+
+
+async def test_an_agent_s_queue_is_their_open_tickets_and_the_unassigned_ones_soonest_due_first(database: Database, company: Company) -> None:
+    low = await open_ticket(database, company.alice, "The wallpaper is ugly", priority=Priority.LOW)
+    urgent = await open_ticket(database, company.bob, "The whole floor has no network", priority=Priority.CRITICAL)
+    mine = await move(database, company.it_agent, await open_ticket(database, company.alice, "Laptop is slow"), TicketStatus.IN_PROGRESS)
+    await move(database, company.it_agent, await open_ticket(database, company.bob, "Old problem"), TicketStatus.CLOSED)
+    async with database.sessions() as session:
+        agent = await session.get(Employee, company.it_agent.id)
+        alice = await session.get(Employee, company.alice.id)
+        assert agent is not None and alice is not None
+        queue = await tickets.queue_of(session, agent)
+        with pytest.raises(PermissionDenied):
+            await tickets.queue_of(session, alice)
+    assert [ticket.id for ticket in queue] == [urgent.id, mine.id, low.id]
