@@ -182,8 +182,16 @@ class Dialogue:
         await self._start_form(ctx, state, self.routes.forms[name], prefill)
 
     async def _start_form(self, ctx: ActionContext, state: dict[str, Any], form: Form, prefill: dict[str, Any] | None = None) -> None:
+        stack: list[dict[str, Any]] = state.setdefault("forms", [])
+        if prefill and stack and stack[-1]["name"] == form.name and prefill.items() <= stack[-1]["slots"].items():
+            # The same form for the same thing is already open (a button pressed twice): ask its question again
+            # rather than open a second copy that would take the person's next message as a second answer.
+            frame = stack[-1]
+            ctx.slots = frame["slots"]
+            await self._prompt(ctx, state, form, frame)
+            return
         frame: dict[str, Any] = {"name": form.name, "slots": {}, "awaiting": None}
-        state.setdefault("forms", []).append(frame)
+        stack.append(frame)
         updates = dict(prefill or {})
         updates.update(form.extract(self._with_slots(ctx, frame), None))
         await self._advance(ctx, state, form, frame, updates)

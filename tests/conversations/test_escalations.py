@@ -195,3 +195,16 @@ async def test_asking_for_hr_with_a_case_open_adds_to_that_case(chat: Chat, comp
     said = await chat.press(company.alice, "Yes")
     assert "answer you right here" in said.text  # with the first case closed, a new one is opened
     assert [case.status for case in await cases(database)] == [EscalationStatus.CLOSED, EscalationStatus.OPEN]
+
+
+async def test_reply_pressed_twice_sends_one_message(chat: Chat, company: Company, database: Database) -> None:
+    case_id = await open_case(chat, company)
+    first = await chat.press_payload(company.hr, f"hr:reply:{case_id}")
+    second = await chat.press_payload(company.hr, f"hr:reply:{case_id}")
+    assert second.text == first.text and "Type your message to Alice Able" in second.text
+    said = await chat.say(company.hr, "Can we talk at 3pm?")
+    assert "Sent to Alice Able" in said.text
+    said = await chat.say(company.hr, "thank you")
+    assert "Sent to" not in said.text
+    [case] = await cases(database)
+    assert [m.text for m in case.messages] == ["My manager keeps booking meetings over my lunch break", "Can we talk at 3pm?"]

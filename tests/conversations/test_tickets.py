@@ -227,6 +227,8 @@ async def test_the_requester_answers_it_with_the_button_and_the_ticket_goes_back
 
     said = await chat.press_payload(company.alice, f"ticket:answer:{number}")
     assert said.text == EN("tickets.ask_answer", number=number)
+    said = await chat.press_payload(company.alice, f"ticket:answer:{number}")  # pressed twice: asked again, once
+    assert said.text == EN("tickets.ask_answer", number=number)
     said = await chat.say(company.alice, "Outlook 2021, version 2410")
     assert said.text == EN("tickets.answer_sent", number=number, status=EN("tickets.status.in_progress"))
 
@@ -235,6 +237,9 @@ async def test_the_requester_answers_it_with_the_button_and_the_ticket_goes_back
     told = (await chat.inbox(company.it_agent))[-1]  # the agent who took the ticket
     assert told.text == EN("tickets.requester_answered", number=number, requester="Alice Able", text="Outlook 2021, version 2410")
 
+    said = await chat.say(company.alice, "thanks")  # no second copy of the form is waiting for more
+    assert said.text != EN("tickets.answer_sent", number=number, status=EN("tickets.status.in_progress"))
+    assert len(await comments_on(database, number)) == 2
     said = await chat.press_payload(company.alice, f"ticket:answer:{number}")  # an old button, pressed again
     assert said.text == EN("tickets.not_waiting", number=number, status=EN("tickets.status.in_progress"))
     said = await chat.press_payload(company.bob, f"ticket:answer:{number}")  # someone else's ticket
