@@ -183,7 +183,7 @@ class Dialogue:
 
     async def _start_form(self, ctx: ActionContext, state: dict[str, Any], form: Form, prefill: dict[str, Any] | None = None) -> None:
         stack: list[dict[str, Any]] = state.setdefault("forms", [])
-        if prefill and stack and stack[-1]["name"] == form.name and prefill.items() <= stack[-1]["slots"].items():
+        if stack and stack[-1]["name"] == form.name and (prefill or {}).items() <= stack[-1]["slots"].items():
             # The same form for the same thing is already open (a button pressed twice): ask its question again
             # rather than open a second copy that would take the person's next message as a second answer.
             frame = stack[-1]

@@ -208,3 +208,15 @@ async def test_reply_pressed_twice_sends_one_message(chat: Chat, company: Compan
     assert "Sent to" not in said.text
     [case] = await cases(database)
     assert [m.text for m in case.messages] == ["My manager keeps booking meetings over my lunch break", "Can we talk at 3pm?"]
+
+
+async def test_talk_to_hr_pressed_while_already_asked_opens_one_case(chat: Chat, company: Company, database: Database) -> None:
+    asked = await chat.say(company.alice, "I want to talk to HR")
+    again = await chat.press_payload(company.alice, "intent:hr_escalate")
+    assert again.text == asked.text
+    await chat.say(company.alice, "My manager keeps booking meetings over my lunch break")
+    said = await chat.press(company.alice, "Yes")
+    assert "answer you right here" in said.text
+    said = await chat.say(company.alice, "thanks")
+    assert "welcome" in said.text  # small talk: no second copy of the form took "thanks" as a message to HR
+    assert len(await cases(database)) == 1
