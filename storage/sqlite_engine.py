@@ -1,6 +1,6 @@
 """SQLite under the asyncio engine without a thread hop per driver call.
 
-aiosqlite hands every driver call (a chat turn makes about sixty) to a worker thread and back; that hop costs more
+aiosqlite hands every driver call (a chat turn makes dozens) to a worker thread and back; that hop costs more
 than the statements themselves, which take microseconds on this data. So SQLAlchemy's aiosqlite dialect is given
 connections that offer aiosqlite's interface but call `sqlite3` on the event loop's own thread. The one wait that
 could stall the loop, another process holding the write lock, is SQLite's busy handler moved into asyncio: a
