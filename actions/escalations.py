@@ -153,11 +153,7 @@ async def _open_case_of(ctx: ActionContext) -> Escalation | None:
 
 async def _hr_of(ctx: ActionContext, case: Escalation) -> list[Employee]:
     """Who in HR hears from the employee: the person who took the case, or all of HR until someone has."""
-    if case.assigned_hr_id is not None:
-        assigned = await ctx.session.get(Employee, case.assigned_hr_id)
-        if assigned is not None and assigned.active:
-            return [assigned]
-    return await people.with_role(ctx.session, Role.HR)
+    return await people.handler_or_team(ctx.session, case.assigned_hr_id, Role.HR)
 
 
 async def _tell(

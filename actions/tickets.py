@@ -180,10 +180,8 @@ class TicketAnswerForm(Form):
         number = int(ctx.slots["number"])
         comment = await tickets.add_comment(ctx.session, ctx.employee, number, str(ctx.slots["text"]), now=ctx.now)
         ticket = await tickets.get_ticket(ctx.session, ctx.employee, number)
-        assignee = await ctx.session.get(Employee, ticket.assignee_id) if ticket.assignee_id else None
-        told = [assignee] if assignee is not None and assignee.active else await people.with_role(ctx.session, Role.IT_AGENT)
         requester = ctx.employee.name
-        for agent in told:
+        for agent in await people.handler_or_team(ctx.session, ticket.assignee_id, Role.IT_AGENT):
             if agent.id == ctx.employee.id:
                 continue
 
@@ -297,12 +295,7 @@ async def _list_mine(ctx: ActionContext) -> None:
     if not mine:
         ctx.say("tickets.none_open")
         return
-    t = ctx.t
-    rows = []
-    for ticket in mine[:MAX_LISTED]:
-        due = due_params(t, ticket.sla_due_at, ctx.employee)
-        rows.append((f"#{ticket.number}", quote(ticket.title)[:60], status_label(t, ticket.status), t("tickets.due_short", **due)))
-    table = Table((t("tickets.column_number"), t("tickets.column_subject"), t("tickets.column_status"), t("tickets.column_due")), tuple(rows))
+    table = _ticket_table(ctx, mine)
     buttons = [Button(f"#{ticket.number}", f"ticket:show:{ticket.number}") for ticket in mine[:5]]
     ctx.say("tickets.open_list", count=len(mine), blocks=(table,), buttons=buttons)
 
@@ -313,19 +306,28 @@ async def _list_queue(ctx: ActionContext) -> None:
         ctx.say("tickets.queue_empty")
         return
     t = ctx.t
-    rows = []
-    for ticket in queue[:MAX_LISTED]:
-        due = due_params(t, ticket.sla_due_at, ctx.employee)
-        holder = t("tickets.queue_you") if ticket.assignee_id == ctx.employee.id else t("tickets.queue_nobody")
-        rows.append((f"#{ticket.number}", quote(ticket.title)[:60], status_label(t, ticket.status), holder, t("tickets.due_short", **due)))
-    header = (t("tickets.column_number"), t("tickets.column_subject"), t("tickets.column_status"), t("tickets.column_assignee"), t("tickets.column_due"))
     buttons = [
         Button(f"#{ticket.number}", f"ticket:show:{ticket.number}")
         if ticket.assignee_id == ctx.employee.id
         else Button(t("tickets.button_take_number", number=ticket.number), f"ticket:take:{ticket.number}")
         for ticket in queue[:5]
     ]
-    ctx.say("tickets.queue_list", count=len(queue), blocks=(Table(header, tuple(rows)),), buttons=buttons)
+    ctx.say("tickets.queue_list", count=len(queue), blocks=(_ticket_table(ctx, queue, holder=True),), buttons=buttons)
+
+
+def _ticket_table(ctx: ActionContext, listed: list[Ticket], *, holder: bool = False) -> Table:
+    """Number, subject, status, (who has it, for an agent's queue,) and when it is due, for the first few."""
+    t = ctx.t
+    header = [t("tickets.column_number"), t("tickets.column_subject"), t("tickets.column_status"), t("tickets.column_due")]
+    if holder:
+        header.insert(3, t("tickets.column_assignee"))
+    rows = []
+    for ticket in listed[:MAX_LISTED]:
+        row = [f"#{ticket.number}", quote(ticket.title)[:60], status_label(t, ticket.status), t("tickets.due_short", **due_params(t, ticket.sla_due_at, ctx.employee))]
+        if holder:
+            row.insert(3, t("tickets.queue_you") if ticket.assignee_id == ctx.employee.id else t("tickets.queue_nobody"))
+        rows.append(tuple(row))
+    return Table(tuple(header), tuple(rows))
 
 
 async def _change(ctx: ActionContext, number: int, wanted: str, *, comment: str = "", replaces_source: bool = False) -> None:

@@ -142,6 +142,15 @@ async def with_role(session: AsyncSession, role: Role) -> list[Employee]:
     return list(rows)
 
 
+async def handler_or_team(session: AsyncSession, handler_id: int | None, role: Role) -> list[Employee]:
+    """Who hears about a case: the person handling it while they are active, else everyone with the role."""
+    if handler_id is not None:
+        handler = await session.get(Employee, handler_id)
+        if handler is not None and handler.active:
+            return [handler]
+    return await with_role(session, role)
+
+
 async def directory(session: AsyncSession) -> list[tuple[int, str, str]]:
     """(id, name, email) of every active employee: enough to recognise who a message names, without loading them."""
     rows = await session.execute(select(Employee.id, Employee.name, Employee.email).where(Employee.active).order_by(Employee.id))
