@@ -31,7 +31,7 @@ def load_interpreter(settings: Settings) -> Interpreter:
 
 async def load_catalogue(database: Database, interpreter: Interpreter) -> None:
     """Teach the item extractor the live stock catalogue (names and aliases)."""
-    async with database.sessions() as session:
+    async with database.reading() as session:
         items = list(await session.scalars(select(StockItem)))
     interpreter.set_catalogue({item.name: list(item.aliases) for item in items})
 
