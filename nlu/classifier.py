@@ -268,8 +268,7 @@ class IntentClassifier:
             return svm_scores
         mass = np.asarray(features.sum(axis=1))
         bayes_scores = (features @ self._nb_weights).toarray() + mass * self._nb_mass_weights + self._nb_bias
-        spread = svm_scores.std(axis=1, keepdims=True)
-        return svm_scores + self.config.nb_weight * spread * _standardize(bayes_scores)
+        return self._blend(svm_scores, bayes_scores)
 
     def _scores_of_one(self, text: str) -> np.ndarray:
         """`decision_scores([text])` with numpy gathers instead of building and multiplying a sparse matrix: one
@@ -286,9 +285,12 @@ class IntentClassifier:
             weights.indices[positions], weights=np.repeat(values, lengths) * weights.data[positions], minlength=len(self.classes)
         )
         bayes_scores = bayes_scores + values.sum() * self._nb_mass_weights + self._nb_bias
-        centred = bayes_scores - bayes_scores.mean()
-        standardized = centred / max(centred.std(), 1e-6)
-        return (svm_scores + self.config.nb_weight * svm_scores.std() * standardized).astype(np.float32)[None, :]
+        return self._blend(svm_scores[None, :], bayes_scores[None, :]).astype(np.float32)
+
+    def _blend(self, svm_scores: np.ndarray, bayes_scores: np.ndarray) -> np.ndarray:
+        """The SVM's scores plus the naive Bayes', z-scored per row and scaled to that row's spread of SVM scores."""
+        spread = svm_scores.std(axis=1, keepdims=True)
+        return svm_scores + self.config.nb_weight * spread * _standardize(bayes_scores)
 
     def oos_margins(self, scores: np.ndarray) -> np.ndarray:
         """How far the best in-scope intent beats out-of-scope (or its raw score when there is no such class)."""
