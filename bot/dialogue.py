@@ -32,7 +32,6 @@ MIN_CONFIDENCE = 0.35
 """Below this the intent is treated as not understood."""
 FAILURES_BEFORE_HUMAN = 2
 MAX_ATTEMPTS = 4
-MAX_TEXT = 10_000
 CONTROL_INTENTS = frozenset({"affirm", "deny", "cancel"})
 
 
@@ -60,7 +59,7 @@ class Dialogue:
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         now = incoming.at or self.clock()
-        text = incoming.text[:MAX_TEXT]
+        text = incoming.text
         key = ConversationKey(incoming.platform, incoming.chat_id, incoming.user_id)
         for _ in range(MAX_ATTEMPTS):
             try:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 
-from storage.base import Base, Timestamped, str_enum
+from storage.base import Base, Timestamped, str_enum, utcnow
 from storage.errors import NotFound, PermissionDenied
 
 LANGUAGES = ("en", "ru", "uz", "az", "el", "vi")
@@ -81,6 +82,15 @@ class ChatIdentity(Base):
     platform: Mapped[Platform] = mapped_column(str_enum(Platform))
     external_id: Mapped[str] = mapped_column(String(100))
     employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id", ondelete="CASCADE"), index=True)
+    team_id: Mapped[str | None] = mapped_column(String(32), doc="Slack: the workspace (team) the user belongs to.")
+    private_address: Mapped[str | None] = mapped_column(
+        String(100), doc="The person's one-to-one chat with the assistant on this platform, once known."
+    )
+    unreachable_at: Mapped[datetime | None] = mapped_column(
+        doc="When a delivery failed for good (bot blocked, chat gone); cleared when the person writes again."
+    )
+    unreachable_reason: Mapped[str] = mapped_column(String(200), default="")
+    linked_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 async def get_employee(session: AsyncSession, employee_id: int) -> Employee:

@@ -1,0 +1,59 @@
+"""What every channel implements, and how it reports a failed delivery.
+
+A channel only translates between its platform and the core's message model: it sends a reply to an address,
+edits a message it sent earlier, and says where a person's one-to-one chat is. Deciding who gets what, where, and
+what to do when a delivery fails is the core's job (bot/router.py for the replies of a turn, bot/delivery.py for
+the outbox), so Slack, Telegram, the console and the tests' recording channel all behave alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from actions.replies import Reply
+
+
+@dataclass(frozen=True)
+class Address:
+    """A chat on one platform (and, on platforms with threads, a thread in it)."""
+
+    platform: str
+    chat_id: str
+    thread_id: str | None = None
+
+
+class DeliveryError(Exception):
+    """A channel could not send or edit. The message says why, without tokens or message text."""
+
+
+class TransientDeliveryError(DeliveryError):
+    """Worth trying again later: a rate limit, a time-out, the platform briefly unavailable."""
+
+    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+        """Seconds the platform asked us to wait (Telegram's retry_after, Slack's Retry-After), if it said."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Trying again will not help: the person blocked the bot, the chat is gone, the message can't be edited."""
+
+
+@runtime_checkable
+class Channel(Protocol):
+    platform: str
+
+    async def send(self, address: Address, reply: Reply) -> str:
+        """Send the reply; returns the platform's reference of the sent message (for a later edit)."""
+        ...
+
+    async def edit(self, reference: str, reply: Reply) -> None:
+        """Replace a message sent earlier (by its reference) with this reply; its buttons go away unless the
+        reply has some."""
+        ...
+
+    async def private_address(self, user_id: str) -> Address | None:
+        """The person's one-to-one chat with the assistant on this platform, or None if it can't be reached
+        (never opened, for instance)."""
+        ...
