@@ -251,4 +251,10 @@ def demo_login(summary: object) -> str:
 
 
 def main() -> None:
-    app()
+    from storage.sqlite_engine import UnsupportedSQLAlchemy
+
+    try:
+        app()
+    except UnsupportedSQLAlchemy as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None

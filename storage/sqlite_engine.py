@@ -5,6 +5,11 @@ than the statements themselves, which take microseconds on this data. So SQLAlch
 connections that offer aiosqlite's interface but call `sqlite3` on the event loop's own thread. The one wait that
 could stall the loop, another process holding the write lock, is SQLite's busy handler moved into asyncio: a
 statement that meets a lock is retried after an asyncio sleep instead of sleeping inside SQLite.
+
+This leans on how SQLAlchemy's aiosqlite adapter drives its connection (which methods it calls, which it awaits),
+and that differs between releases (2.0 awaits `connection.cursor()`, 2.1 enters it with `__aenter__`; 2.0's
+async_sessionmaker also lacks `execution_options`). So the engine is bounded to the SQLAlchemy line it is tested
+with (`SUPPORTED`) and refuses any other at start-up with a clear error, rather than failing on the first statement.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
+import sqlalchemy
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -26,7 +32,33 @@ LOCK_PATIENCE = 30.0
 PRAGMAS = ("foreign_keys=ON", "busy_timeout=0", "journal_mode=WAL", "synchronous=NORMAL")
 """busy_timeout=0: SQLite's own busy handler would sleep on the event loop's thread; `_patiently` waits instead."""
 
+SUPPORTED = ((2, 1, 0), (2, 2, 0))
+"""SQLAlchemy versions (from, up to but not including) whose aiosqlite adapter this engine is tested with."""
+
 _T = TypeVar("_T")
+
+
+class UnsupportedSQLAlchemy(RuntimeError):
+    """The installed SQLAlchemy drives its aiosqlite adapter in a way this engine was not tested with."""
+
+
+def _release(version: str) -> tuple[int, ...]:
+    numbers = []
+    for part in version.split(".")[:3]:
+        digits = "".join(char for char in part if char.isdigit()) or "0"
+        numbers.append(int(digits))
+    return tuple(numbers)
+
+
+def check_sqlalchemy(version: str = sqlalchemy.__version__) -> None:
+    """Refuse to run on a SQLAlchemy release outside `SUPPORTED`, naming the fix."""
+    low, high = SUPPORTED
+    if not low <= _release(version) < high:
+        span = f"{'.'.join(map(str, low))} up to (not including) {'.'.join(map(str, high))}"
+        raise UnsupportedSQLAlchemy(
+            f"SQLAlchemy {version} is not supported by the embedded SQLite engine (tested with {span}); "
+            "install the pinned versions: pip install -c constraints.txt -e ."
+        )
 
 
 async def _patiently(call: Callable[..., _T], *args: Any) -> _T:
@@ -141,7 +173,8 @@ class InlineConnection:
 
 
 def connector(url: URL) -> Callable[[], Awaitable[InlineConnection]]:
-    """The engine's `async_creator` for a `sqlite://` URL."""
+    """The engine's `async_creator` for a `sqlite://` URL (on a supported SQLAlchemy only)."""
+    check_sqlalchemy()
     database = url.database or ":memory:"
     uri = str(url.query.get("uri", "")).lower() in ("true", "1")
 

@@ -79,20 +79,28 @@ def test_unknown_language_falls_back_to_english() -> None:
     assert translator("error.generic") == "Sorry, something went wrong — nothing was changed."
 
 
-@pytest.mark.parametrize(
-    ("language", "expected"),
-    [("en", "1 Dec 2026"), ("ru", "1 дек. 2026 г."), ("uz", "1-dek, 2026"), ("az", "1 dek 2026"), ("el", "1 Δεκ 2026"), ("vi", "1 thg 12, 2026")],
-)
-def test_dates_follow_the_locale(language: str, expected: str) -> None:
-    assert spaced(Translator(language).date(date(2026, 12, 1))) == expected
+# What a reader notices, checked against the pinned locale data itself rather than literals: a routine CLDR update
+# that changes an abbreviation or a space must not fail these, a formatter that ignores the locale must.
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_dates_follow_the_locale(language: str) -> None:
+    translator = Translator(language)
+    shown = translator.date(date(2026, 12, 1))
+    months = translator.locale.months
+    december = {months[context]["abbreviated"][12] for context in ("format", "stand-alone")}
+    assert any(name in shown for name in december), (shown, december)
+    assert "2026" in shown and "1" in shown.replace("2026", "")
+    if language != "en":
+        assert shown != Translator("en").date(date(2026, 12, 1))
 
 
-@pytest.mark.parametrize(
-    ("language", "expected"),
-    [("en", "€1,234.50"), ("ru", "1 234,50 €"), ("az", "1.234,50 €"), ("el", "1.234,50 €"), ("vi", "1.234,50 €")],
-)
-def test_money_follows_the_locale(language: str, expected: str) -> None:
-    assert spaced(Translator(language).money(Decimal("1234.50"), "EUR")) == expected
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_money_follows_the_locale(language: str) -> None:
+    translator = Translator(language)
+    symbols = translator.locale.number_symbols["latn"]
+    shown = translator.money(Decimal("1234.50"), "EUR")
+    assert f"234{symbols['decimal']}50" in shown, shown
+    assert "€" in shown
+    assert f"1{symbols['group']}234" in shown or "1234" in shown, shown  # some locales don't group four digits
 
 
 def test_money_keeps_decimal_precision() -> None:
@@ -112,7 +120,8 @@ def test_numbers_days_and_times_follow_the_locale() -> None:
 def test_template_parameters_are_formatted_for_the_locale() -> None:
     translator = Translator("ru")
     rendered = translator("reminders.ask_time_on_day", day=translator.day_month(date(2026, 11, 27)))
-    assert spaced(rendered) == "Во сколько пт 27 нояб.?"
+    assert rendered == f"Во сколько {translator.day_month(date(2026, 11, 27))}?"
+    assert translator.locale.days["format"]["abbreviated"][4] in rendered  # Friday, in Russian
 
 
 def test_keywords_match_stems_and_whole_short_words() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,30 @@ def test_ci_runs_the_readme_test_command() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert readme_commands()[1] in ci.splitlines()
     assert "TEST_DATABASE_URL" in ci
+
+
+def test_ci_builds_a_fresh_virtual_environment_first() -> None:
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert re.search(r"python3 -m venv .*\n(.*\n)*source .*/bin/activate", ci)
+    assert ci.index("bin/activate") < ci.index(readme_commands()[1])
+
+
+def requirement_names(requirements: list[str]) -> set[str]:
+    return {re.split(r"[\[<>=~!; ]", requirement, maxsplit=1)[0].lower().replace("_", "-") for requirement in requirements}
+
+
+def test_both_setup_commands_install_through_the_constraints_file_which_pins_every_dependency() -> None:
+    for command in readme_commands():
+        assert "pip install -c constraints.txt " in command
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            assert version, f"constraints.txt: {line!r} is not an exact pin"
+            pins[name.lower().replace("_", "-")] = version
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = requirement_names(project["dependencies"] + project["optional-dependencies"]["test"])
+    assert declared - set(pins) == set()
 
 
 def imported_packages(path: Path) -> set[str]:

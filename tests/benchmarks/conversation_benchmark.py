@@ -55,6 +55,7 @@ from storage import migrate  # noqa: E402
 from storage.database import Database, async_url  # noqa: E402
 from storage.demo import seed_demo  # noqa: E402
 from storage.people import Employee  # noqa: E402
+from tests.benchmarks import host  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 6, 0)
 """Monday morning in every demo time zone; the demo company is seeded for this day."""
@@ -539,6 +540,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{mode}: {row.messages} messages in {time.perf_counter() - started:.0f} s so far", flush=True)
     offered = f"{args.rate:g} msg/s offered per process" if args.rate else "as fast as replies come"
     print(f"\n{args.users} users, {offered}, warm-up {args.warmup} per process, {os.cpu_count()} CPUs")
+    print(host.describe())
     print(table(rows))
     print(f"target: >= {TARGET_RATE:g} messages/s per process with p99 < {TARGET_P99_MS:g} ms and no errors")
     for row in rows:

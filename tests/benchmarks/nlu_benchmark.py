@@ -83,6 +83,7 @@ sys.path.insert(0, str(REPO))
 
 from nlu.interpreter import Interpreter  # noqa: E402
 from nlu.training_data import Example, TrainingData, load_training_data  # noqa: E402
+from tests.benchmarks import host  # noqa: E402
 
 TODAY = date(2025, 3, 12)
 LATENCY_MESSAGES = 1000
@@ -200,6 +201,7 @@ def main() -> None:
     rows.append(("peak memory (max RSS)", f"{peak_memory_mb():.0f} MB"))
 
     width = max(len(name) for name, _ in rows)
+    print(host.describe())
     print(f"| {'measure'.ljust(width)} | value |\n|{'-' * (width + 2)}|---|")
     for name, value in rows:
         print(f"| {name.ljust(width)} | {value} |")

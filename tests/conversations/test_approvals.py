@@ -10,6 +10,8 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from actions.i18n import Translator
+from actions.leave import span
 from storage import leave
 from storage.audit import AuditEntry
 from storage.database import Database
@@ -19,6 +21,9 @@ from tests.conversations.conftest import Chat
 from tests.factories import Company
 
 TODAY = date(2026, 11, 23)
+# Dates in the expected texts come from the same formatter (Babel's locale data), so a CLDR update that changes an
+# abbreviation changes both sides.
+RU, EL = Translator("ru"), Translator("el")
 
 
 async def file_leave(database: Database, employee: Employee, start: date, end: date, kind: str = "annual") -> LeaveRequest:
@@ -77,7 +82,7 @@ async def test_manager_approves_by_button_and_a_second_click_changes_nothing(
     # Bob reads Russian: the answer reaches him in his language.
     [answer] = await chat.inbox(company.bob)
     assert answer.text == (
-        f"Хорошие новости: заявка №{request_id} на ежегодный отпуск, пн 14 дек. – пт 18 дек. (5 рабочих дней), "
+        f"Хорошие новости: заявка №{request_id} на ежегодный отпуск, {span(RU, date(2026, 12, 14), date(2026, 12, 18))} (5 рабочих дней), "
         "одобрена. Решение: Maria Manager."
     )
 
@@ -101,8 +106,8 @@ async def test_manager_lists_pending_requests_with_buttons_in_greek(chat: Chat, 
 
     said = await chat.say(company.manager, "τι έχω να εγκρίνω;")
     assert "Περιμένουν την απόφασή σας: 2." in said.text
-    assert f"#{first.id} Alice Able: κανονική άδεια, Δευ 14 Δεκ – Παρ 18 Δεκ (5 εργάσιμες ημέρες)." in said.text
-    assert f"#{second.id} Bob Baker: κανονική άδεια, Τρί 1 Δεκ – Παρ 4 Δεκ (3 εργάσιμες ημέρες)." in said.text
+    assert f"#{first.id} Alice Able: κανονική άδεια, {span(EL, date(2026, 12, 14), date(2026, 12, 18))} (5 εργάσιμες ημέρες)." in said.text
+    assert f"#{second.id} Bob Baker: κανονική άδεια, {span(EL, date(2026, 12, 1), date(2026, 12, 4))} (3 εργάσιμες ημέρες)." in said.text
     assert [button.payload for button in said.buttons] == [
         f"leave:approve:{first.id}",
         f"leave:reject:{first.id}",
@@ -188,7 +193,8 @@ async def test_sick_leave_needs_no_decision_in_vietnamese(chat: Chat, company: C
     sick = await file_leave(database, company.alice, date(2026, 11, 24), date(2026, 11, 24), kind="sick")
 
     said = await chat.say(company.manager, f"duyệt {sick.id}")
-    assert said.text == f"Đơn #{sick.id} (nghỉ ốm, Th 3 24 thg 11) không cần duyệt: đơn đã được ghi nhận ngay khi gửi."
+    day = span(Translator("vi"), date(2026, 11, 24), date(2026, 11, 24))
+    assert said.text == f"Đơn #{sick.id} (nghỉ ốm, {day}) không cần duyệt: đơn đã được ghi nhận ngay khi gửi."
     row = await request_row(database, sick.id)
     assert (row.status, row.approver_id) == (LeaveStatus.APPROVED, None)
     assert await decisions_recorded(database, sick.id) == 0

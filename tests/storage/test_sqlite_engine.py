@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import sqlite3
 import threading
@@ -123,3 +124,20 @@ async def test_a_task_started_inside_a_write_turn_queues_behind_it(sqlite_databa
     await asyncio.wait_for(child, timeout=5)
     assert order == ["parent finishing", "child committed"]
     assert {"parent", "child"} <= await leave_type_codes(sqlite_database)
+
+
+@pytest.mark.parametrize("version", ["2.1.0", "2.1.9", "2.1.10rc1", "2.1.30"])
+def test_supported_sqlalchemy_releases_are_accepted(version: str) -> None:
+    sqlite_engine.check_sqlalchemy(version)
+
+
+@pytest.mark.parametrize("version", ["1.4.54", "2.0.36", "2.0.58", "2.2.0", "3.0.0b1"])
+def test_other_sqlalchemy_releases_are_refused_with_the_fix_named(version: str) -> None:
+    with pytest.raises(sqlite_engine.UnsupportedSQLAlchemy, match=rf"SQLAlchemy {re.escape(version)} is not supported.*constraints\.txt"):
+        sqlite_engine.check_sqlalchemy(version)
+
+
+def test_the_installed_sqlalchemy_is_supported() -> None:
+    import sqlalchemy
+
+    sqlite_engine.check_sqlalchemy(sqlalchemy.__version__)
