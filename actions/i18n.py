@@ -3,10 +3,10 @@ and locale-aware formatting of dates, numbers and money with Babel."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
-from collections.abc import Mapping
-from datetime import date, datetime
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -69,17 +69,17 @@ class Translator:
         template = translations.get(self.language) or translations[FALLBACK]
         return template.format_map(_Formatted(self, params))
 
-    def date(self, value: date, style: str = "medium") -> str:
+    def date(self, value: dt.date, style: str = "medium") -> str:
         return format_date(value, format=style, locale=self.locale)
 
-    def day_month(self, value: date) -> str:
+    def day_month(self, value: dt.date) -> str:
         """'1 Dec' style, with the weekday: short enough for lists."""
         return format_date(value, format="EEE d MMM", locale=self.locale)
 
-    def datetime(self, value: datetime, style: str = "medium") -> str:
+    def datetime(self, value: dt.datetime, style: str = "medium") -> str:
         return format_datetime(value, format=style, locale=self.locale)
 
-    def time(self, value: datetime) -> str:
+    def time(self, value: dt.datetime) -> str:
         return format_time(value, format="short", locale=self.locale)
 
     def number(self, value: Decimal | int | float) -> str:
@@ -101,15 +101,15 @@ class _Formatted(Mapping[str, Any]):
 
     def __getitem__(self, key: str) -> Any:
         value = self.params[key]
-        if isinstance(value, datetime):
+        if isinstance(value, dt.datetime):
             return self.translator.datetime(value)
-        if isinstance(value, date):
+        if isinstance(value, dt.date):
             return self.translator.date(value)
         if isinstance(value, Decimal):
             return self.translator.days(value)
         return value
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[str]:
         return iter(self.params)
 
     def __len__(self) -> int:

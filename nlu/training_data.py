@@ -154,14 +154,14 @@ def parse_annotated(annotated: str) -> tuple[str, list[EntitySpan]]:
         entity = attributes.get("entity")
         if not isinstance(entity, str) or not entity.strip():
             raise AnnotationError(after, "entity annotation without an entity name")
-        value = attributes.get("value")
+        given = attributes.get("value")
         spans.append(
             EntitySpan(
                 entity=entity.strip(),
-                value=str(value) if value is not None else entity_text,
+                value=str(given) if given is not None else entity_text,
                 start=length,
                 end=length + len(entity_text),
-                value_given=value is not None,
+                value_given=given is not None,
                 role=_optional_str(attributes.get("role")),
                 group=_optional_str(attributes.get("group")),
             )

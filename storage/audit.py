@@ -24,7 +24,7 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
-_INSERT = insert(AuditEntry.__table__)
+_INSERT = insert(AuditEntry)
 """Core, built once: an audit row is written on every change and every payslip view, and the ORM's unit of work
 would cost more than the row."""
 

@@ -161,7 +161,7 @@ class EntityExtractor:
         return known_values.get(value)
 
     def _regex_entities(self, text: str, found: list[Entity]) -> list[Entity]:
-        extra = []
+        extra: list[Entity] = []
         for entity, patterns in self._regexes.items():
             for pattern in patterns:
                 for match in pattern.finditer(text):

@@ -210,7 +210,8 @@ class Gazetteer:
                 continue
             if not _plausible_correction(span, corrected[index : index + length]):
                 continue
-            key = tuple(sorted(window))  # type: ignore[arg-type]
+            words = tuple(w for w in window if w is not None)  # all known: checked above
+            key = tuple(sorted(words))
             entry = self._phrases.get(key)
             if entry is not None and self._accents_agree(key, span, window, text):
                 return length, entry
