@@ -14,6 +14,7 @@ from typing import Any
 from actions.context import ActionContext
 from actions.forms import CONFIRM, Form
 from actions.i18n import Translator
+from actions.payloads import CaseAction, CaseVerb, encode
 from actions.registry import Routes
 from actions.replies import Button, Reply
 from storage import escalations, people
@@ -81,6 +82,7 @@ class ReplyForm(Form):
     required = ("case_id", "text")
     free_text = frozenset({"text"})
     confirm_first = False  # typing the answer after pressing Reply is the decision to send it
+    needs_prefill = True
 
     def extract(self, ctx: ActionContext, awaiting: str | None) -> dict[str, Any]:
         if awaiting == "text":
@@ -107,19 +109,13 @@ routes.form(EscalateForm())
 routes.form(ReplyForm())
 
 
-@routes.button("hr")
-async def hr_button(ctx: ActionContext, args: list[str]) -> None:
+@routes.button(CaseAction)
+async def hr_button(ctx: ActionContext, press: CaseAction) -> None:
     """`hr:reply:<id>` / `hr:answer:<id>` start the reply form; `hr:close:<id>` closes the case."""
-    if len(args) != 2 or not args[1].isdigit():
-        ctx.say("core.button_expired")
-        return
-    action, case_id = args[0], int(args[1])
-    if action in ("reply", "answer"):
-        await _start_reply(ctx, case_id)
-    elif action == "close":
-        await _close(ctx, case_id)
+    if press.verb is CaseVerb.CLOSE:
+        await _close(ctx, press.case_id)
     else:
-        ctx.say("core.button_expired")
+        await _start_reply(ctx, press.case_id)
 
 
 async def _start_reply(ctx: ActionContext, case_id: int) -> None:
@@ -182,11 +178,14 @@ async def _tell(
 
 
 def _hr_buttons(t: Translator, case_id: int) -> tuple[Button, ...]:
-    return (Button(t("escalations.button_reply"), f"hr:reply:{case_id}"), Button(t("escalations.button_close"), f"hr:close:{case_id}"))
+    return (
+        Button(t("escalations.button_reply"), encode(CaseAction(CaseVerb.REPLY, case_id))),
+        Button(t("escalations.button_close"), encode(CaseAction(CaseVerb.CLOSE, case_id))),
+    )
 
 
 def _employee_buttons(t: Translator, case_id: int) -> tuple[Button, ...]:
-    return (Button(t("escalations.button_reply"), f"hr:answer:{case_id}"),)
+    return (Button(t("escalations.button_reply"), encode(CaseAction(CaseVerb.ANSWER, case_id))),)
 
 
 def _added_text(ctx: ActionContext, slot: str) -> dict[str, Any]:

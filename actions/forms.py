@@ -7,14 +7,19 @@ message, how to check them, what to ask, how to summarise, and what to do at the
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from actions.context import ActionContext
-from actions.replies import Button
+from actions.payloads import MAX_OFFERS, FormAnswer, SlotChoice, encode, new_instance
+from actions.replies import Button, Reply
 from storage.errors import DomainError
 
 CONFIRM = "confirm"
 """The `awaiting` value while the summary waits for yes/no."""
+OFFER = "offer:"
+"""A choice button as a form's `ask` makes it (`offer:<slot>:<value>`); the dialogue binds it to the form instance
+(`bind_choices`) before any reply leaves, so this spelling never reaches a person."""
 
 
 class SlotError(Exception):
@@ -35,6 +40,9 @@ class Form(ABC):
     confirm_first: ClassVar[bool] = True
     """Summarise and ask yes/no before submitting; False submits as soon as the slots are filled (for forms
     where typing the last answer already is the decision, like a reply to a message)."""
+    needs_prefill: ClassVar[bool] = False
+    """Started only by a handler that fills some slots first (the case to reply to, the item to move): never
+    opened by its name alone, e.g. by a forged `intent:` button."""
 
     @abstractmethod
     def extract(self, ctx: ActionContext, awaiting: str | None) -> dict[str, Any]:
@@ -62,10 +70,59 @@ class Form(ABC):
         return None
 
 
-def yes_no_buttons(ctx: ActionContext) -> tuple[Button, Button]:
-    return (Button(ctx.t("button.yes"), "form:yes"), Button(ctx.t("button.no"), "form:no"))
+def instance_of(frame: dict[str, Any]) -> str:
+    """The token naming this form instance (made when it first shows a button)."""
+    instance = frame.get("instance")
+    if not isinstance(instance, str):
+        instance = frame["instance"] = new_instance()
+    return instance
 
 
-def choice_button(form: Form, slot: str, value: object, label: str) -> Button:
-    """A button that fills one slot of this form (and only this form, should an old button be pressed later)."""
-    return Button(label, f"slot:{form.name}:{slot}:{value}")
+def yes_no_buttons(ctx: ActionContext, frame: dict[str, Any]) -> tuple[Button, Button]:
+    """Yes and No for this form instance's confirmation: pressed later, they never answer another form."""
+    instance = instance_of(frame)
+    return (
+        Button(ctx.t("button.yes"), encode(FormAnswer(instance, yes=True))),
+        Button(ctx.t("button.no"), encode(FormAnswer(instance, yes=False))),
+    )
+
+
+def choice_button(form: Form, slot: str, value: str | int, label: str) -> Button:
+    """A button that fills one slot of this form with `value` (bound to the asking instance by `bind_choices`)."""
+    return Button(label, f"{OFFER}{slot}:{value}")
+
+
+def bind_choices(replies: list[Reply], start: int, frame: dict[str, Any]) -> None:
+    """Bind the choice buttons of `replies[start:]` to this form instance.
+
+    Each becomes `slot:<instance>:<n>`, and the frame keeps the n-th (slot, value) as `offered`: a press can only
+    choose a value this very question offered, and the values themselves never travel through the platform.
+    """
+    instance = instance_of(frame)
+    offered: list[list[str]] = []
+    for position in range(start, len(replies)):
+        reply = replies[position]
+        if not any(button.payload.startswith(OFFER) for button in reply.buttons):
+            continue
+        buttons: list[Button] = []
+        for button in reply.buttons:
+            if not button.payload.startswith(OFFER):
+                buttons.append(button)
+                continue
+            slot, _, value = button.payload.removeprefix(OFFER).partition(":")
+            if [slot, value] not in offered:
+                if len(offered) == MAX_OFFERS:
+                    continue
+                offered.append([slot, value])
+            buttons.append(Button(button.label, encode(SlotChoice(instance, offered.index([slot, value])))))
+        replies[position] = replace(reply, buttons=tuple(buttons))
+    frame["offered"] = offered
+
+
+def offered_choice(frame: dict[str, Any], choice: SlotChoice) -> dict[str, str] | None:
+    """The slot value a pressed choice stands for, if this frame is the instance that offered it."""
+    offered = frame.get("offered") or []
+    if frame.get("instance") != choice.instance or choice.index >= len(offered):
+        return None
+    slot, value = offered[choice.index]
+    return {str(slot): str(value)}

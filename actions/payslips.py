@@ -16,17 +16,16 @@ from rapidfuzz.distance import DamerauLevenshtein
 
 from actions.context import ActionContext
 from actions.i18n import Translator
+from actions.payloads import PayslipChoice, encode
 from actions.registry import Routes
 from actions.replies import Button, Fields
 from storage import payroll, people
-from storage.errors import DomainError
+from storage.errors import DomainError, PermissionDenied
 from storage.payroll import LineKind, Payslip
 from storage.people import Employee, Role
 
 routes = Routes()
 
-LATEST = "latest"
-"""The period argument of a payslip button meaning 'the newest one'."""
 MONTHS_LISTED = 6
 MONTH_BUTTONS = 3
 SHORT_NAME = 5
@@ -42,8 +41,15 @@ KIND_TITLES = {LineKind.EARNING: "payslips.earnings", LineKind.DEDUCTION: "paysl
 @routes.intent("payslip_show")
 async def show_payslip(ctx: ActionContext) -> None:
     period = _month(ctx.message.entity("month"))
+    if not ctx.employee.has_role(Role.HR):
+        # Only HR may see someone else's, so for anyone else there is nobody to look for: no fuzzy reading of
+        # names ("hurry up" is not Harry), no reading of the staff list. An address that isn't theirs is refused.
+        if _other_email(ctx):
+            raise PermissionDenied("Payslips are visible only to their owner and HR.", code="not_your_payslip")
+        await _show(ctx, ctx.employee, period)
+        return
     named = await named_colleagues(ctx)
-    if len(named) > 1 and ctx.employee.has_role(Role.HR):
+    if len(named) > 1:
         ctx.say(
             "payslips.which_person",
             names=", ".join(person.name for person in named),
@@ -55,17 +61,13 @@ async def show_payslip(ctx: ActionContext) -> None:
     await _show(ctx, owner, period)
 
 
-@routes.button("payslip")
-async def payslip_button(ctx: ActionContext, args: list[str]) -> None:
-    """`payslip:show:<YYYY-MM|latest>[:<employee id>]` — offered for the months that exist, or to pick a person."""
-    if len(args) < 2 or args[0] != "show":
-        ctx.say("core.button_expired")
-        return
-    period = None if args[1] == LATEST else args[1]
+@routes.button(PayslipChoice)
+async def payslip_button(ctx: ActionContext, press: PayslipChoice) -> None:
+    """A month offered, or (for HR) the person picked; the storage rule refuses anyone else's."""
     owner = ctx.employee
-    if len(args) > 2 and args[2].isdigit() and int(args[2]) != ctx.employee.id:
-        owner = await people.get_employee(ctx.session, int(args[2]))
-    await _show(ctx, owner, period)
+    if press.employee_id is not None and press.employee_id != ctx.employee.id:
+        owner = await people.get_employee(ctx.session, press.employee_id)
+    await _show(ctx, owner, press.period)
 
 
 async def _show(ctx: ActionContext, owner: Employee, period: str | None) -> None:
@@ -120,6 +122,11 @@ def month_name(t: Translator, period: str) -> str:
     return format_skeleton("yMMMM", date(year, month, 1), locale=t.locale)
 
 
+def _other_email(ctx: ActionContext) -> bool:
+    own = ctx.employee.email.casefold()
+    return any(address.casefold() != own for address in EMAIL.findall(ctx.message.text))
+
+
 async def named_colleagues(ctx: ActionContext) -> list[Employee]:
     """Colleagues whose email or name the message mentions (never the asker; entity spans such as a month are
     skipped, so 'May' the month is not 'May' the person)."""
@@ -169,5 +176,4 @@ def _month(value: object) -> str | None:
 
 
 def _payload(period: str | None, employee_id: int | None) -> str:
-    payload = f"payslip:show:{period or LATEST}"
-    return payload if employee_id is None else f"{payload}:{employee_id}"
+    return encode(PayslipChoice(period, employee_id))

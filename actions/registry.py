@@ -8,18 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from actions.context import ActionContext
 from actions.forms import Form
+from actions.payloads import FAMILIES, Payload
 
 IntentHandler = Callable[[ActionContext], Awaitable[None]]
-ButtonHandler = Callable[[ActionContext, list[str]], Awaitable[None]]
+ButtonHandler = Callable[[ActionContext, Any], Awaitable[None]]
+"""Takes the pressed button's typed payload (a dataclass from `actions.payloads`)."""
+P = TypeVar("P", bound=Payload)
 
 
 @dataclass
 class Routes:
     intents: dict[str, IntentHandler] = field(default_factory=dict)
-    buttons: dict[str, ButtonHandler] = field(default_factory=dict)
+    buttons: dict[type, ButtonHandler] = field(default_factory=dict)
     forms: dict[str, Form] = field(default_factory=dict)
 
     def intent(self, *names: str) -> Callable[[IntentHandler], IntentHandler]:
@@ -30,11 +34,13 @@ class Routes:
 
         return register
 
-    def button(self, prefix: str) -> Callable[[ButtonHandler], ButtonHandler]:
-        """Handle button payloads `prefix:arg:arg…` (the args arrive split on ':')."""
+    def button(self, kind: type[P]) -> Callable[[Callable[[ActionContext, P], Awaitable[None]]], Callable[[ActionContext, P], Awaitable[None]]]:
+        """Handle presses of one payload family; the handler gets the payload decoded and validated."""
+        if kind not in FAMILIES:
+            raise TypeError(f"{kind!r} is not a button payload family of actions.payloads")
 
-        def register(handler: ButtonHandler) -> ButtonHandler:
-            self._claim(self.buttons, prefix, handler)
+        def register(handler: Callable[[ActionContext, P], Awaitable[None]]) -> Callable[[ActionContext, P], Awaitable[None]]:
+            self._claim(self.buttons, kind, handler)
             return handler
 
         return register
@@ -47,13 +53,13 @@ class Routes:
     def include(self, other: Routes) -> None:
         for name, handler in other.intents.items():
             self._claim(self.intents, name, handler)
-        for prefix, button_handler in other.buttons.items():
-            self._claim(self.buttons, prefix, button_handler)
+        for kind, button_handler in other.buttons.items():
+            self._claim(self.buttons, kind, button_handler)
         for name, form in other.forms.items():
             self._claim(self.forms, name, form)
 
     @staticmethod
-    def _claim(table: dict, key: str, value: object) -> None:  # type: ignore[type-arg]
+    def _claim(table: dict[Any, Any], key: object, value: object) -> None:
         if key in table and table[key] is not value:
             raise ValueError(f"{key!r} is already handled by {table[key]!r}")
         table[key] = value

@@ -25,6 +25,8 @@ routes = Routes()
 
 REMINDER_KIND = "reminder"
 MAX_WHAT = 300
+MAX_AHEAD = timedelta(days=366)
+"""How far ahead a reminder may be set (further is a typo; the year 9999 would not even convert to UTC)."""
 UTC = ZoneInfo("UTC")
 TIME_ENTITIES = frozenset({"time", "start_date", "end_date"})
 
@@ -122,7 +124,10 @@ def read_time(value: Any, *, now: datetime, day: date | None, zone: ZoneInfo) ->
     duration = _DURATION.fullmatch(text)
     if duration and any(duration.groupdict().values()):
         parts = {name: int(amount) for name, amount in duration.groupdict().items() if amount}
-        return (now + timedelta(**parts)).replace(second=0, microsecond=0)
+        try:
+            return (now + timedelta(**parts)).replace(second=0, microsecond=0)
+        except OverflowError:  # "in 99999999 hours": past the calendar's end, so no time at all
+            return None
     try:
         if len(text) <= 5:
             moment = datetime.combine(day or now.date(), time.fromisoformat(text.zfill(5)))
@@ -200,8 +205,13 @@ class ReminderForm(Form):
 
     async def check(self, ctx: ActionContext) -> None:
         when = ctx.slots.get("time")
-        if when and datetime.fromisoformat(str(when)) <= local_now(ctx):
+        if not when:
+            return
+        moment, now = datetime.fromisoformat(str(when)), local_now(ctx)
+        if moment <= now:
             raise SlotError(("time",), InvalidRequest("That time has already passed.", code="reminder_in_past"))
+        if moment > now + MAX_AHEAD:
+            raise SlotError(("time", "day"), InvalidRequest("That is more than a year ahead.", code="reminder_too_far"))
 
     def ask(self, ctx: ActionContext, slot: str) -> None:
         if slot == "what":

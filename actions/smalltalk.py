@@ -37,14 +37,17 @@ def first_name(employee: Employee) -> str:
     return parts[-1] if employee.language in FAMILY_NAME_FIRST else parts[0]
 
 
-def help_sections(employee: Employee) -> list[str]:
-    """Message ids of the help sections for this person: everyone's, then one per role they hold.
+ADMIN_COVERS = frozenset({Role.IT_AGENT, Role.STOCK_KEEPER})
+"""The roles whose work an admin may also do. Not deciding leave or reading payslips: that needs the person's
+manager or HR (storage.leave.can_decide, storage.payroll)."""
 
-    Admins may do what every role does, so they see every section.
-    """
+
+def help_sections(employee: Employee) -> list[str]:
+    """Message ids of the help sections for this person: everyone's, then one per role they hold (an admin's
+    include the IT and stock keeping work an admin may also do)."""
     sections = list(EVERYONE_SECTIONS)
     for role, key in ROLE_SECTIONS:
-        if employee.has_role(role, Role.ADMIN):
+        if employee.has_role(role) or (role in ADMIN_COVERS and employee.has_role(Role.ADMIN)):
             sections.append(key)
     return sections
 

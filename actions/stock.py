@@ -14,6 +14,7 @@ from sqlalchemy import select
 from actions.context import ActionContext
 from actions.forms import Form, SlotError, choice_button
 from actions.i18n import Keywords, Translator, keyword_table, words_of
+from actions.payloads import StockItemChoice, encode
 from actions.registry import Routes
 from actions.replies import Button, Reply, Table
 from storage import people, stock
@@ -162,7 +163,7 @@ async def _resolve_item(ctx: ActionContext, named: list[Any], location: StockLoc
     if not matches:
         ctx.say("stock.unknown_item", query=query)
         return None
-    buttons = [Button(match.item.name, f"stock:show:{match.item.id}") for match in matches]
+    buttons = [Button(match.item.name, encode(StockItemChoice(match.item.id))) for match in matches]
     ctx.say("stock.did_you_mean", query=query, buttons=buttons)
     return None
 
@@ -268,7 +269,7 @@ async def _alert_keepers(ctx: ActionContext, level: StockLevel) -> None:
     def build(t: Translator) -> Reply:
         return Reply(
             t("stock.low_alert", item=item.name, location=location.name, count=t.number(available), reorder=t.number(reorder)),
-            buttons=(Button(t("stock.button_show"), f"stock:show:{item.id}"),),
+            buttons=(Button(t("stock.button_show"), encode(StockItemChoice(item.id))),),
         )
 
     keepers = {keeper.id: keeper for role in (Role.STOCK_KEEPER, Role.ADMIN) for keeper in await people.with_role(ctx.session, role)}
@@ -282,6 +283,7 @@ class StockMovementForm(Form):
 
     name = "stock_movement"
     required = ("location",)
+    needs_prefill = True
 
     def extract(self, ctx: ActionContext, awaiting: str | None) -> dict[str, Any]:
         if awaiting != "location":
@@ -320,13 +322,10 @@ class StockMovementForm(Form):
 routes.form(StockMovementForm())
 
 
-@routes.button("stock")
-async def stock_button(ctx: ActionContext, args: list[str]) -> None:
+@routes.button(StockItemChoice)
+async def stock_button(ctx: ActionContext, press: StockItemChoice) -> None:
     """stock:show:<item id> — a 'did you mean' suggestion or a low-stock alert."""
-    if len(args) != 2 or args[0] != "show" or not args[1].isdigit():
-        ctx.say("core.button_expired")
-        return
-    item = await ctx.session.get(StockItem, int(args[1]))
+    item = await ctx.session.get(StockItem, press.item_id)
     if item is None:
         ctx.say("core.button_expired")
         return

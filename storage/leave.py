@@ -38,6 +38,9 @@ from storage.people import Employee, Role
 PAST_GRACE_DAYS = 3
 """How far back a leave may start: people file sick days once they are back."""
 MAX_DAYS_AHEAD = 366
+MAX_LEAVE_DAYS = 366
+"""The longest one request may be, in calendar days (a year, leap day included): longer absences are several
+requests, and counting a request's days must stay cheap (a request to the year 9999 would take seconds)."""
 DAYS = Numeric(6, 1)
 
 
@@ -253,6 +256,10 @@ async def preview(
     kind = await get_leave_type(session, leave_type)
     if end < start:
         raise InvalidRequest("The leave ends before it starts.", code="end_before_start", start=start, end=end)
+    if (end - start).days >= MAX_LEAVE_DAYS:
+        raise InvalidRequest(
+            f"One request can't be longer than {MAX_LEAVE_DAYS} days.", code="leave_too_long", start=start, end=end, days=MAX_LEAVE_DAYS
+        )
     if start < today - timedelta(days=PAST_GRACE_DAYS):
         raise InvalidRequest(
             f"The leave starts on {start.isoformat()}, which is in the past.", code="start_in_past", start=start
@@ -449,9 +456,11 @@ async def _change_status(
 
 
 def can_decide(decider: Employee, requester: Employee) -> bool:
+    """The requester's manager or HR, never the requester. Admin is not enough: it runs the system (imports,
+    identities), it doesn't manage people, so an admin decides only as someone's manager or as HR."""
     if decider.id == requester.id:
         return False
-    return requester.manager_id == decider.id or decider.has_role(Role.HR, Role.ADMIN)
+    return requester.manager_id == decider.id or decider.has_role(Role.HR)
 
 
 async def decide(
@@ -505,7 +514,7 @@ async def cancel(
 ) -> LeaveRequest:
     """The requester withdraws a pending request, or approved leave that hasn't started (days come back)."""
     request = await get_request(session, request_id)
-    if request.employee_id != employee.id and not employee.has_role(Role.HR, Role.ADMIN):
+    if request.employee_id != employee.id and not employee.has_role(Role.HR):  # admin is not enough (see can_decide)
         raise PermissionDenied(
             f"Request #{request.id} isn't yours to cancel.", code="not_your_request", request_id=request.id
         )
@@ -556,7 +565,7 @@ async def requests_of(
 async def pending_for(session: AsyncSession, decider: Employee) -> list[LeaveRequest]:
     """Pending requests this person may decide: their reports', or everyone's (but their own) for HR."""
     query = select(LeaveRequest).where(LeaveRequest.status == LeaveStatus.PENDING)
-    if decider.has_role(Role.HR, Role.ADMIN):
+    if decider.has_role(Role.HR):
         query = query.where(LeaveRequest.employee_id != decider.id)
     else:
         query = query.join(Employee, Employee.id == LeaveRequest.employee_id).where(Employee.manager_id == decider.id)

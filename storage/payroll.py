@@ -19,7 +19,8 @@ from storage.errors import InvalidRequest, NotFound, PermissionDenied
 from storage.people import Employee, Role
 
 MONEY = Numeric(16, 2)
-PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+PERIOD = re.compile(r"[12][0-9]{3}-(?:0[1-9]|1[0-2])\Z")
+"""YYYY-MM in ASCII digits (`\\d` would take '２０２６'), a year a date can hold, nothing after it (not even '\\n')."""
 
 
 class LineKind(enum.StrEnum):

@@ -51,6 +51,8 @@ class StockItem(Base):
     aliases: Mapped[list[str]] = mapped_column(default=list)
     unit: Mapped[str] = mapped_column(String(20), default="pcs")
     category: Mapped[str] = mapped_column(String(60), default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    """With the count of items, tells a running assistant that its NLU's copy of the catalogue is out of date."""
 
 
 class StockLocation(Base):
@@ -227,9 +229,17 @@ async def _level(session: AsyncSession, item: StockItem, location: StockLocation
     return level
 
 
+MAX_MOVEMENT = 1_000_000
+"""The most one movement may move: more is a typo (and a 20-digit number would overflow the integer column)."""
+
+
 def _positive(quantity: int) -> int:
     if quantity <= 0:
         raise InvalidRequest("The quantity must be a positive whole number.", code="bad_quantity", quantity=quantity)
+    if quantity > MAX_MOVEMENT:
+        raise InvalidRequest(
+            f"At most {MAX_MOVEMENT} can be recorded at once.", code="quantity_too_large", quantity=quantity, most=MAX_MOVEMENT
+        )
     return quantity
 
 

@@ -120,14 +120,17 @@ async def test_payslip_by_month_in_vietnamese_shows_that_month(
     assert view.entity_id == str(payslips["alice:2026-09"])
 
 
-async def test_someone_elses_payslip_is_refused_and_not_viewed(
+async def test_asking_for_someone_elses_payslip_by_name_shows_only_your_own(
     chat: Chat, company: Company, payslips: dict[str, int], database: Database
 ) -> None:
     said = await chat.say(company.alice, "show Bob's payslip")
 
-    assert "only show you your own" in said.text
-    assert not said.replies[0].blocks
-    assert await views(database) == []
+    # Only HR may see a colleague's, so for anyone else a name is not looked up at all: it is their own payslip.
+    [reply] = said.replies
+    assert reply.text.startswith("Here's your payslip") and rows(reply)["Net pay"] == "€2,339.00"
+    assert "10,560,000" not in said.text
+    [view] = await views(database)
+    assert (view.actor_id, view.details["employee_id"]) == (company.alice.id, company.alice.id)
 
 
 async def test_someone_elses_payslip_by_email_is_refused_in_russian(
