@@ -1,7 +1,7 @@
 """Approvals in chat: a manager (or HR) sees the leave requests waiting for them and approves or rejects them,
 by button (`leave:approve:<id>`, `leave:reject:<id>`) or by text ("approve 42", "reject 42 overlaps the audit").
 
-This module answers every `leave:` button; `leave:cancel:<id>` is handed to `actions.leave`.
+The requester's `leave:cancel:<id>` button is answered by `actions.leave`.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 from actions import leave as leave_chat
 from actions.context import ActionContext
 from actions.i18n import Translator
+from actions.payloads import LeaveDecision
 from actions.registry import Routes
 from actions.replies import Reply
 from storage import leave
@@ -34,18 +35,9 @@ async def approvals_pending(ctx: ActionContext) -> None:
         await _list_pending(ctx)
 
 
-@routes.button("leave")
-async def leave_button(ctx: ActionContext, args: list[str]) -> None:
-    if len(args) != 2 or not args[1].isdigit():
-        ctx.say("core.button_expired")
-        return
-    action, request_id = args[0], int(args[1])
-    if action in ("approve", "reject"):
-        await decide(ctx, request_id, approve=action == "approve", comment="", from_button=True)
-    elif action == "cancel":
-        await leave_chat.choose_cancel(ctx, request_id)
-    else:
-        ctx.say("core.button_expired")
+@routes.button(LeaveDecision)
+async def leave_button(ctx: ActionContext, press: LeaveDecision) -> None:
+    await decide(ctx, press.request_id, approve=press.approve, comment="", from_button=True)
 
 
 async def _list_pending(ctx: ActionContext) -> None:
@@ -83,6 +75,7 @@ async def _say_request(ctx: ActionContext, request: LeaveRequest) -> None:
         name=name,
         buttons=leave_chat.decision_buttons(ctx.t, request.id),
         private=True,
+        live_key=leave_chat.live_key(request.id),
         **leave_chat.describe(ctx.t, request),
     )
 
@@ -111,6 +104,12 @@ async def decide(ctx: ActionContext, request_id: int, *, approve: bool, comment:
         return Reply(leave_chat.sentences(text, t("approvals.comment", comment=comment_text) if comment_text else ""))
 
     await ctx.notify(requester, tell_requester, idempotency_key=f"leave:{request.id}:decided", due_at=ctx.now)
+
+    def outcome(t: Translator) -> Reply:
+        key = "live.leave_approved" if approve else "live.leave_rejected"
+        return Reply(t(key, name=requester.name, decider=decider, **leave_chat.describe(t, request)))
+
+    await ctx.close_live(leave_chat.live_key(request.id), outcome)
 
 
 async def _already_decided(ctx: ActionContext, request: LeaveRequest, *, from_button: bool) -> None:

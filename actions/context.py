@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.i18n import Translator, catalogue
 from actions.replies import Block, Button, Reply
-from storage import outbox
+from storage import live, outbox
 from storage.errors import DomainError
 from storage.people import Employee
 
@@ -78,10 +78,18 @@ class ActionContext:
         blocks: tuple[Block, ...] | list[Block] = (),
         private: bool = False,
         replaces_source: bool = False,
+        live_key: str | None = None,
         **params: Any,
     ) -> None:
         self.replies.append(
-            Reply(self.t(key, **params), tuple(buttons), tuple(blocks), private=private, replaces_source=replaces_source)
+            Reply(
+                self.t(key, **params),
+                tuple(buttons),
+                tuple(blocks),
+                private=private,
+                replaces_source=replaces_source,
+                live_key=live_key,
+            )
         )
 
     def start_form(self, name: str, **prefill: Any) -> None:
@@ -106,8 +114,31 @@ class ActionContext:
         """Queue a message for someone else, written in their language; delivered by the outbox worker."""
         reply = build(Translator(recipient.language))
         await outbox.enqueue(
-            self.session, recipient.id, reply.to_dict(), idempotency_key=idempotency_key, due_at=due_at or self.now
+            self.session,
+            recipient.id,
+            reply.to_dict(),
+            idempotency_key=idempotency_key,
+            due_at=due_at or self.now,
+            live_key=reply.live_key,
         )
+
+    async def close_live(self, key: str, build: Callable[[Translator], Reply]) -> None:
+        """The record behind `key` (e.g. 'leave:42') was decided: every message sent with live buttons about it is
+        edited to `build`'s reply (the outcome, in each reader's language, with no live buttons), and such messages
+        still waiting in the outbox go out that way instead. Call it wherever the record is decided."""
+        payloads: dict[str, dict[str, Any]] = {}
+
+        def outcome(language: str) -> dict[str, Any]:
+            if language not in payloads:
+                payloads[language] = replace(build(Translator(language)), live_key=None, replaces_source=False).to_dict()
+            return payloads[language]
+
+        # Queued ones first: this waits for a worker recording one of them as sent (see bot/delivery.py), so its
+        # live message is then found below.
+        for message, language in await outbox.queued_with_live_key(self.session, key):
+            message.payload, message.live_key = outcome(language), None
+        for sent, language in await live.close(self.session, key, now=self.now):
+            await outbox.enqueue_edit(self.session, sent, outcome(language), now=self.now)
 
 
 def _plain(value: Any) -> Any:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.context import ActionContext
 from actions.forms import Form, SlotError, choice_button
 from actions.i18n import Translator
+from actions.payloads import LeaveCancel, LeaveDecision, encode, record_id
 from actions.registry import Routes
 from actions.replies import Button, Reply, Table
 from storage import leave, people
@@ -76,7 +77,16 @@ def count(t: Translator, value: Decimal | int, noun: str) -> str:
     return t("leave.count", number=t.days(number), unit=t(f"leave.unit.{noun}.{category}"))
 
 
-def describe(t: Translator, request: LeaveRequest) -> dict[str, str]:
+class Described(TypedDict):
+    """The parameters most leave messages use (typed, so they can't collide with `ctx.say`'s own keywords)."""
+
+    what: str
+    dates: str
+    days: str
+    id: str
+
+
+def describe(t: Translator, request: LeaveRequest) -> Described:
     """The parameters most leave messages use: what, dates, days, id."""
     return {
         "what": type_name(t, request.leave_type),
@@ -109,19 +119,22 @@ async def name_of(session: AsyncSession, employee_id: int | None) -> str:
     return found.name if found is not None else ""
 
 
+def live_key(request_id: int) -> str:
+    """The key of messages whose buttons decide this request (edited to the outcome once it is decided)."""
+    return f"leave:{request_id}"
+
+
 def decision_buttons(t: Translator, request_id: int) -> tuple[Button, Button]:
     return (
-        Button(t("approvals.button.approve"), f"leave:approve:{request_id}"),
-        Button(t("approvals.button.reject"), f"leave:reject:{request_id}"),
+        Button(t("approvals.button.approve"), encode(LeaveDecision(request_id, approve=True))),
+        Button(t("approvals.button.reject"), encode(LeaveDecision(request_id, approve=False))),
     )
 
 
 def request_id_of(ctx: ActionContext) -> int | None:
+    """The request id the message names, if it can be one ("request 0" or a 30-digit number can't)."""
     value = ctx.message.entity("request_id")
-    try:
-        return int(str(value)) if value is not None else None
-    except ValueError:
-        return None
+    return record_id(value) if value is not None else None
 
 
 def dates_of(ctx: ActionContext, name: str) -> list[date]:
@@ -312,7 +325,11 @@ class LeaveRequestForm(Form):
         ctx.say("leave.filed_pending", decider=decider.name, **describe(ctx.t, request))
         await ctx.notify(
             decider,
-            lambda t: Reply(t("leave.manager_request", name=requester, **describe(t, request)), decision_buttons(t, request.id)),
+            lambda t: Reply(
+                t("leave.manager_request", name=requester, **describe(t, request)),
+                decision_buttons(t, request.id),
+                live_key=live_key(request.id),
+            ),
             idempotency_key=f"leave:{request.id}:submitted",
             due_at=ctx.now,
         )
@@ -418,7 +435,7 @@ async def cancel_leave(ctx: ActionContext) -> None:
         return
     listed = matches if matches else candidates
     buttons = [
-        Button(f"#{r.id} {capitalized(type_name(ctx.t, r.leave_type))}, {span(ctx.t, r.start_date, r.end_date)}", f"leave:cancel:{r.id}")
+        Button(f"#{r.id} {capitalized(type_name(ctx.t, r.leave_type))}, {span(ctx.t, r.start_date, r.end_date)}", encode(LeaveCancel(r.id)))
         for r in listed[:MAX_LISTED]
     ]
     ctx.say("leave.cancel_choose" if matches else "leave.cancel_no_match", buttons=buttons)
@@ -444,11 +461,12 @@ def _matching(ctx: ActionContext, candidates: list[LeaveRequest]) -> tuple[list[
     return matches, filtered
 
 
-async def choose_cancel(ctx: ActionContext, request_id: int) -> None:
+@routes.button(LeaveCancel)
+async def choose_cancel(ctx: ActionContext, press: LeaveCancel) -> None:
     """A `leave:cancel:<id>` button: confirm before withdrawing."""
-    request = await leave.get_request(ctx.session, request_id)
+    request = await leave.get_request(ctx.session, press.request_id)
     if request.employee_id != ctx.employee.id:
-        raise PermissionDenied("Not the requester.", code="not_your_request", request_id=request_id)
+        raise PermissionDenied("Not the requester.", code="not_your_request", request_id=press.request_id)
     if not _cancellable(request, ctx.today):
         ctx.say("leave.cancel_too_late", replaces_source=True, **describe(ctx.t, request), status=ctx.t(f"leave.status.{request.status.value}"))
         return
@@ -458,13 +476,14 @@ async def choose_cancel(ctx: ActionContext, request_id: int) -> None:
 class CancelLeaveForm(Form):
     name: ClassVar[str] = CANCEL_CONFIRM_FORM
     required: ClassVar[tuple[str, ...]] = ("request_id",)
+    needs_prefill: ClassVar[bool] = True
 
     def extract(self, ctx: ActionContext, awaiting: str | None) -> dict[str, Any]:
         wanted = request_id_of(ctx)
         return {"request_id": wanted} if wanted is not None else {}
 
     async def check(self, ctx: ActionContext) -> None:
-        if not ctx.slots.get("request_id"):
+        if ctx.slots.get("request_id") is None:
             return
         request_id = int(ctx.slots["request_id"])
         try:
@@ -478,7 +497,13 @@ class CancelLeaveForm(Form):
         ctx.say("leave.cancel_which")
 
     async def confirm(self, ctx: ActionContext) -> None:
-        request = await leave.get_request(ctx.session, int(ctx.slots["request_id"]))
+        try:
+            request = await leave.get_request(ctx.session, int(ctx.slots["request_id"]))
+        except DomainError as error:  # check() ran just before, so only a request removed meanwhile gets here
+            ctx.slots.pop("request_id", None)
+            ctx.say_error(error)
+            self.ask(ctx, "request_id")
+            return
         key = "leave.cancel_confirm_approved" if request.status is LeaveStatus.APPROVED else "leave.cancel_confirm_pending"
         ctx.say(key, **describe(ctx.t, request))
 
@@ -493,9 +518,13 @@ class CancelLeaveForm(Form):
             current = await leave.balance(ctx.session, ctx.employee, request.leave_type, request.start_date.year)
             left = t("leave.balance_now", remaining=count(t, current.remaining, "day"), what=type_name(t, request.leave_type))
         ctx.replies.append(Reply(sentences(t("leave.cancelled", **describe(t, request)), left)))
+        requester = ctx.employee.name
+        if was is LeaveStatus.PENDING:
+            await ctx.close_live(
+                live_key(request.id), lambda t: Reply(t("approvals.already_cancelled", name=requester, **describe(t, request)))
+            )
         decider = await decider_for(ctx.session, ctx.employee)
         if decider is not None and was in leave.ACTIVE_STATUSES:
-            requester = ctx.employee.name
             await ctx.notify(
                 decider,
                 lambda t: Reply(t("leave.manager_withdrawn", name=requester, **describe(t, request))),

@@ -46,6 +46,9 @@ class Reply:
     """Sensitive: channels deliver it only in a one-to-one chat with the person."""
     replaces_source: bool = False
     """Answering a button press: the message that carried the button is replaced (its buttons disappear)."""
+    live_key: str | None = None
+    """The record its buttons act on (e.g. 'leave:42'): once sent, the message is remembered and edited to the
+    outcome when that record is decided by any path (storage/live.py)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -53,6 +56,8 @@ class Reply:
             "buttons": [[b.label, b.payload] for b in self.buttons],
             "blocks": [_block_to_dict(block) for block in self.blocks],
             "private": self.private,
+            "replaces_source": self.replaces_source,
+            "live_key": self.live_key,
         }
 
     @classmethod
@@ -62,6 +67,8 @@ class Reply:
             buttons=tuple(Button(label, payload) for label, payload in data.get("buttons", [])),
             blocks=tuple(_block_from_dict(block) for block in data.get("blocks", [])),
             private=bool(data.get("private", False)),
+            replaces_source=bool(data.get("replaces_source", False)),
+            live_key=str(data["live_key"]) if data.get("live_key") else None,
         )
 
     def as_text(self) -> str:

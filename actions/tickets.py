@@ -4,12 +4,13 @@ and — for IT agents — move a ticket along by saying so ("ticket 42 resolved:
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from actions.context import ActionContext
 from actions.forms import CONFIRM, Form
 from actions.i18n import Translator, keyword_table, words_of
+from actions.payloads import TicketAction, TicketVerb, encode, record_id
 from actions.registry import Routes
 from actions.replies import Button, Fields, Reply, Table
 from storage import people, tickets
@@ -70,7 +71,12 @@ def _local(moment: datetime, timezone: str) -> datetime:
     return moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone)
 
 
-def due_params(t: Translator, due: datetime, reader: Employee) -> dict[str, str]:
+class DueParams(TypedDict):
+    due_day: str
+    due_time: str
+
+
+def due_params(t: Translator, due: datetime, reader: Employee) -> DueParams:
     local = _local(due, reader.timezone)
     return {"due_day": t.day_month(local.date()), "due_time": t.time(local)}
 
@@ -93,10 +99,11 @@ def priority_label(t: Translator, priority: Priority | str) -> str:
 
 
 def _number(value: Any) -> int | None:
-    try:
-        return int(str(value).lstrip("#№ "))
-    except (TypeError, ValueError):
-        return None
+    return record_id(value) if value is not None else None
+
+
+def _button(label: str, verb: TicketVerb, number: int) -> Button:
+    return Button(label, encode(TicketAction(verb, number)))
 
 
 def _is_agent(employee: Employee) -> bool:
@@ -167,6 +174,7 @@ class TicketAnswerForm(Form):
     required = ("number", "text")
     free_text = frozenset({"text"})
     confirm_first = False  # typing the answer after pressing Answer is the decision to send it
+    needs_prefill = True
 
     def extract(self, ctx: ActionContext, awaiting: str | None) -> dict[str, Any]:
         if awaiting == "text":
@@ -188,7 +196,7 @@ class TicketAnswerForm(Form):
             def build(t: Translator) -> Reply:
                 return Reply(
                     t("tickets.requester_answered", number=ticket.number, requester=requester, text=quote(comment.text)),
-                    buttons=(Button(f"#{ticket.number}", f"ticket:show:{ticket.number}"),),
+                    buttons=(_button(f"#{ticket.number}", TicketVerb.SHOW, ticket.number),),
                 )
 
             await ctx.notify(agent, build, idempotency_key=f"ticket-comment:{comment.id}:{agent.id}", due_at=ctx.now)
@@ -215,10 +223,29 @@ async def _tell_agents(ctx: ActionContext, ticket: Ticket) -> None:
                     title=quote(ticket.title),
                     **due_params(t, ticket.sla_due_at, agent),
                 ),
-                buttons=(Button(t("tickets.button_take"), f"ticket:take:{ticket.number}"),),
+                buttons=(_button(t("tickets.button_take"), TicketVerb.TAKE, ticket.number),),
+                live_key=live_key(ticket.number),
             )
 
         await ctx.notify(agent, build, idempotency_key=f"ticket:{ticket.number}:new:{agent.id}", due_at=ctx.now)
+
+
+def live_key(number: int) -> str:
+    """The key of messages with a Take button for this ticket (edited to the outcome once someone has it)."""
+    return f"ticket:{number}"
+
+
+async def _close_take_buttons(ctx: ActionContext, ticket: Ticket) -> None:
+    """The ticket is no longer open: every Take button sent about it becomes who has it (or its new status)."""
+    agent = await ctx.session.get(Employee, ticket.assignee_id) if ticket.assignee_id else None
+    agent_name = agent.name if agent is not None else ""
+
+    def outcome(t: Translator) -> Reply:
+        if agent_name and ticket.status is TicketStatus.IN_PROGRESS:
+            return Reply(t("live.ticket_taken", number=ticket.number, title=quote(ticket.title), agent=agent_name))
+        return Reply(t("live.ticket_status", number=ticket.number, title=quote(ticket.title), status=status_label(t, ticket.status)))
+
+    await ctx.close_live(live_key(ticket.number), outcome)
 
 
 # --- status: looking and changing ------------------------------------------------------------------------------
@@ -247,7 +274,9 @@ def explain(ctx: ActionContext, error: DomainError) -> None:
     if error.code not in LOCALIZED_STATUS_ERRORS:
         ctx.say_error(error)
         return
-    params = {name: status_label(ctx.t, value) if name in ("status", "current", "wanted") else value for name, value in error.params.items()}
+    params: dict[str, Any] = {
+        name: status_label(ctx.t, value) if name in ("status", "current", "wanted") else value for name, value in error.params.items()
+    }
     ctx.say(f"error.{error.code}", **params)
 
 
@@ -280,10 +309,21 @@ async def _show(ctx: ActionContext, number: int) -> None:
         rows.append((t("tickets.field_last_comment"), t("tickets.comment_line", author=author.name if author else "—", text=quote(last.text))))
     buttons: list[Button] = []
     if ticket.requester_id == ctx.employee.id and ticket.status is TicketStatus.RESOLVED:
-        buttons = [Button(t("tickets.button_close"), f"ticket:close:{ticket.number}"), Button(t("tickets.button_reopen"), f"ticket:reopen:{ticket.number}")]
+        buttons = [
+            _button(t("tickets.button_close"), TicketVerb.CLOSE, ticket.number),
+            _button(t("tickets.button_reopen"), TicketVerb.REOPEN, ticket.number),
+        ]
     elif _is_agent(ctx.employee) and ticket.status is TicketStatus.OPEN:
-        buttons = [Button(t("tickets.button_take"), f"ticket:take:{ticket.number}")]
-    ctx.say("tickets.one", number=ticket.number, title=quote(ticket.title), blocks=(Fields(tuple(rows)),), buttons=buttons)
+        buttons = [_button(t("tickets.button_take"), TicketVerb.TAKE, ticket.number)]
+    taking = ticket.status is TicketStatus.OPEN and bool(buttons)
+    ctx.say(
+        "tickets.one",
+        number=ticket.number,
+        title=quote(ticket.title),
+        blocks=(Fields(tuple(rows)),),
+        buttons=buttons,
+        live_key=live_key(ticket.number) if taking else None,
+    )
 
 
 async def _list_mine(ctx: ActionContext) -> None:
@@ -296,7 +336,7 @@ async def _list_mine(ctx: ActionContext) -> None:
         ctx.say("tickets.none_open")
         return
     table = _ticket_table(ctx, mine)
-    buttons = [Button(f"#{ticket.number}", f"ticket:show:{ticket.number}") for ticket in mine[:5]]
+    buttons = [_button(f"#{ticket.number}", TicketVerb.SHOW, ticket.number) for ticket in mine[:5]]
     ctx.say("tickets.open_list", count=len(mine), blocks=(table,), buttons=buttons)
 
 
@@ -307,9 +347,9 @@ async def _list_queue(ctx: ActionContext) -> None:
         return
     t = ctx.t
     buttons = [
-        Button(f"#{ticket.number}", f"ticket:show:{ticket.number}")
+        _button(f"#{ticket.number}", TicketVerb.SHOW, ticket.number)
         if ticket.assignee_id == ctx.employee.id
-        else Button(t("tickets.button_take_number", number=ticket.number), f"ticket:take:{ticket.number}")
+        else _button(t("tickets.button_take_number", number=ticket.number), TicketVerb.TAKE, ticket.number)
         for ticket in queue[:5]
     ]
     ctx.say("tickets.queue_list", count=len(queue), blocks=(_ticket_table(ctx, queue, holder=True),), buttons=buttons)
@@ -332,9 +372,11 @@ def _ticket_table(ctx: ActionContext, listed: list[Ticket], *, holder: bool = Fa
 
 async def _change(ctx: ActionContext, number: int, wanted: str, *, comment: str = "", replaces_source: bool = False) -> None:
     before = await tickets.get_ticket(ctx.session, ctx.employee, number)
-    previous_assignee = before.assignee_id
+    previous_assignee, was_open = before.assignee_id, before.status is TicketStatus.OPEN
     ticket = await tickets.change_status(ctx.session, ctx.employee, number, wanted, comment=comment, now=ctx.now)
     change_id = ticket.history[-1].id
+    if was_open and ticket.status is not TicketStatus.OPEN:
+        await _close_take_buttons(ctx, ticket)
     requester = await ctx.session.get(Employee, ticket.requester_id)
     if requester is not None and requester.id != ctx.employee.id:
         await _tell_requester(ctx, ticket, requester, comment, change_id)
@@ -358,9 +400,12 @@ async def _tell_requester(ctx: ActionContext, ticket: Ticket, requester: Employe
             text += "\n" + t("tickets.comment_line", author=actor, text=quote(comment))
         buttons: tuple[Button, ...] = ()
         if ticket.status is TicketStatus.WAITING_ON_USER:
-            buttons = (Button(t("tickets.button_answer"), f"ticket:answer:{ticket.number}"),)
+            buttons = (_button(t("tickets.button_answer"), TicketVerb.ANSWER, ticket.number),)
         if ticket.status is TicketStatus.RESOLVED:
-            buttons = (Button(t("tickets.button_close"), f"ticket:close:{ticket.number}"), Button(t("tickets.button_reopen"), f"ticket:reopen:{ticket.number}"))
+            buttons = (
+                _button(t("tickets.button_close"), TicketVerb.CLOSE, ticket.number),
+                _button(t("tickets.button_reopen"), TicketVerb.REOPEN, ticket.number),
+            )
         return Reply(text, buttons)
 
     await ctx.notify(requester, build, idempotency_key=f"ticket-change:{change_id}", due_at=ctx.now)
@@ -375,25 +420,22 @@ async def _tell_assignee(ctx: ActionContext, ticket: Ticket, assignee: Employee,
     await ctx.notify(assignee, build, idempotency_key=f"ticket-change:{change_id}", due_at=ctx.now)
 
 
-BUTTON_STATUS = {"take": TicketStatus.IN_PROGRESS, "close": TicketStatus.CLOSED, "reopen": TicketStatus.IN_PROGRESS}
+BUTTON_STATUS = {TicketVerb.TAKE: TicketStatus.IN_PROGRESS, TicketVerb.CLOSE: TicketStatus.CLOSED, TicketVerb.REOPEN: TicketStatus.IN_PROGRESS}
 
 
-@routes.button("ticket")
-async def ticket_button(ctx: ActionContext, args: list[str]) -> None:
+@routes.button(TicketAction)
+async def ticket_button(ctx: ActionContext, press: TicketAction) -> None:
     """ticket:show:42, ticket:take:42 (IT), ticket:close:42 / ticket:reopen:42 (the requester, once resolved),
     ticket:answer:42 (the requester, while IT waits for them)."""
-    if len(args) != 2 or _number(args[1]) is None or (args[0] not in ("show", "answer") and args[0] not in BUTTON_STATUS):
-        ctx.say("core.button_expired")
-        return
-    action, number = args[0], int(args[1])
+    number = press.number
     try:
         async with ctx.session.begin_nested():
-            if action == "show":
+            if press.verb is TicketVerb.SHOW:
                 await _show(ctx, number)
-            elif action == "answer":
+            elif press.verb is TicketVerb.ANSWER:
                 await _start_answer(ctx, number)
             else:
-                await _change(ctx, number, BUTTON_STATUS[action].value, replaces_source=True)
+                await _change(ctx, number, BUTTON_STATUS[press.verb].value, replaces_source=True)
     except DomainError as error:
         explain(ctx, error)
 
