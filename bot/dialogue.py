@@ -1,28 +1,38 @@
 """The dialogue core: who is speaking, what they mean, what to do, what to answer — on any channel.
 
-One turn is ONE transaction: read the person (with their roles) and their conversation in one statement, drop a
-retried delivery, understand the text, run the form or handler, queue notifications and save the conversation
-with its version. If another process saved the same conversation meanwhile, the turn is re-run from the start on
-the fresh state, so nothing is lost or applied twice.
+One turn is ONE transaction: read the person (with their roles), their conversation and whether this delivery
+was handled before in one statement, understand the text, run the form or handler, queue notifications, record
+the replies with the delivery's event id and save the conversation with its version. If another process saved the
+same conversation meanwhile, the turn is re-run from the start on the fresh state, so nothing is lost or applied
+twice; a retried delivery gets the replies recorded the first time and runs nothing.
+
+The result is a `Turn`: each reply with its destination (this chat, or the person's private chat), for the router
+(bot/router.py) to deliver. Any unexpected error rolls the turn back and becomes an apology quoting an error id.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
+import traceback
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from actions.context import ActionContext, Understanding
-from actions.forms import CONFIRM, Form, SlotError, yes_no_buttons
+from actions.forms import CONFIRM, Form, SlotError, bind_choices, offered_choice, yes_no_buttons
 from actions.i18n import Translator
+from actions.payloads import FormAnswer, IntentShortcut, SlotChoice, decode, encode
 from actions.registry import Routes
 from actions.replies import Button, Reply
-from bot.messages import Incoming
+from bot.messages import Destination, Incoming, Outgoing, Turn
 from storage import conversations
 from storage.base import utcnow
-from storage.conversations import ConversationKey
+from storage.conversations import ConversationKey, Opening
 from storage.database import Database
 from storage.errors import DomainError, StaleState
 
@@ -37,6 +47,26 @@ CONTROL_INTENTS = frozenset({"affirm", "deny", "cancel"})
 
 class Parser(Protocol):
     def parse(self, text: str, *, today: date | None = None, language_hint: str | None = None) -> dict[str, Any]: ...
+
+
+@dataclass
+class _Known:
+    """The best guess so far at the language of a turn: its apology (if it fails) is written in it."""
+
+    language: str
+
+
+def _described(error: BaseException) -> str:
+    """An exception and its causes as type names and stack frames, without their messages."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen and len(seen) < 5:
+        seen.add(id(current))
+        kind = type(current)
+        parts.append(f"{kind.__module__}.{kind.__qualname__}\n" + "".join(traceback.format_tb(current.__traceback__)))
+        current = current.__cause__ or current.__context__
+    return "\ncaused by ".join(parts)
 
 
 class Dialogue:
@@ -57,42 +87,68 @@ class Dialogue:
         self.default_language = default_language
         self.timezone = timezone
 
-    async def handle(self, incoming: Incoming) -> list[Reply]:
+    async def handle(self, incoming: Incoming) -> Turn:
+        """Answer one message. Never raises for a fault of the turn (the error boundary): anything unexpected rolls
+        the turn back, is logged with an error id (no message text) and is answered with an apology quoting it."""
         now = incoming.at or self.clock()
-        text = incoming.text
+        known = _Known(self.default_language)
+        try:
+            for _ in range(MAX_ATTEMPTS):
+                try:
+                    return await self._attempt(incoming, now, known)
+                except StaleState:
+                    log.info("conversation changed meanwhile; re-running the turn")
+            return Turn((Outgoing(Reply(Translator(known.language)("core.busy"))),), known.language, intent="busy")
+        except Exception as error:  # noqa: BLE001 - the one error boundary of a turn
+            return self._apology(error, known.language)
+
+    async def _attempt(self, incoming: Incoming, now: datetime, known: _Known) -> Turn:
         key = ConversationKey(incoming.platform, incoming.chat_id, incoming.user_id)
-        for _ in range(MAX_ATTEMPTS):
-            try:
-                async with self.database.transaction() as session:
-                    opening = await conversations.open_turn(session, key)
-                    if opening is None:
-                        return [self._not_linked(text, now)]
-                    if incoming.event_id and not await conversations.first_sighting(
-                        session, incoming.platform, incoming.event_id, now=now
-                    ):
-                        return []
-                    employee, snapshot = opening.employee, opening.snapshot
-                    today = self._local_today(now, employee.timezone)
-                    hint = str(snapshot.data.get("lang") or employee.language or self.default_language)
-                    understanding = self._understand(incoming, text, today, hint)
-                    ctx = ActionContext(
-                        session=session,
-                        employee=employee,
-                        t=Translator(understanding.language),
-                        now=now,
-                        today=today,
-                        private_chat=incoming.private,
-                        message=understanding,
-                    )
-                    state = dict(snapshot.data)
-                    await self._turn(ctx, state, incoming)
-                    state["lang"] = ctx.language
-                    snapshot.data = state
-                    await conversations.save(session, snapshot, now=now)
-                return self._deliverable(ctx, incoming)
-            except StaleState:
-                log.info("conversation changed meanwhile; re-running the turn")
-        return [Reply(Translator(self.default_language)("core.busy"))]
+        async with self.database.transaction() as session:
+            opening = await conversations.open_turn(session, key, event_id=incoming.event_id)
+            if opening is not None:
+                return await self._serve(session, opening, incoming, now, known)
+            # Not linked: the retry of a delivery already answered is dropped (there is nothing to re-send that
+            # matters, and a stranger should not make us work twice).
+            if incoming.event_id and not await conversations.first_sighting(session, incoming.platform, incoming.event_id, now=now):
+                return Turn((), known.language, replayed=True)
+        return self._not_linked(incoming.text, now)  # after the commit: the NLU needs no lock
+
+    async def _serve(self, session: AsyncSession, opening: Opening, incoming: Incoming, now: datetime, known: _Known) -> Turn:
+        employee, snapshot, identity = opening.employee, opening.snapshot, opening.identity
+        known.language = str(snapshot.data.get("lang") or employee.language or self.default_language)
+        if opening.seen is not None:
+            if opening.seen.replies is None:  # recorded without replies (before they were kept): drop the retry
+                return Turn((), known.language, None, employee.id, identity.id, identity.private_address, replayed=True)
+            return Turn.replay(opening.seen.replies, employee_id=employee.id, identity_id=identity.id, private_chat=identity.private_address)
+        today = self._local_today(now, employee.timezone)
+        understanding = self._understand(incoming, incoming.text, today, known.language)
+        known.language = understanding.language
+        ctx = ActionContext(
+            session=session,
+            employee=employee,
+            t=Translator(understanding.language),
+            now=now,
+            today=today,
+            private_chat=incoming.private,
+            message=understanding,
+        )
+        state = dict(snapshot.data)
+        await self._turn(ctx, state, incoming)
+        state["lang"] = ctx.language
+        snapshot.data = state
+        turn = Turn(self._outgoing(ctx, incoming), ctx.language, understanding.intent, employee.id, identity.id, identity.private_address)
+        if incoming.event_id and not await conversations.first_sighting(
+            session, incoming.platform, incoming.event_id, now=now, replies=turn.record()
+        ):
+            # The same delivery was answered meanwhile (another process, another replica): undo this run; the next
+            # attempt finds the recorded replies and re-sends those.
+            raise StaleState("The same delivery was handled meanwhile.")
+        if incoming.private and (identity.private_address != incoming.chat_id or identity.unreachable):
+            await conversations.remember_private_chat(session, identity.id, incoming.chat_id)
+            turn = replace(turn, private_chat=incoming.chat_id)
+        await conversations.save(session, snapshot, now=now)
+        return turn
 
     def _local_today(self, now: datetime, timezone: str) -> date:
         try:
@@ -110,17 +166,24 @@ class Dialogue:
             return Understanding(understanding.text, "out_of_scope", understanding.confidence, understanding.entities, understanding.language)
         return understanding
 
-    def _not_linked(self, text: str, now: datetime) -> Reply:
+    def _not_linked(self, text: str, now: datetime) -> Turn:
         language = self.default_language
         if text.strip():
             language = str(self.parser.parse(text, today=now.date(), language_hint=self.default_language).get("language", language))
-        return Reply(Translator(language)("core.not_linked"))
+        return Turn((Outgoing(Reply(Translator(language)("core.not_linked"))),), language)
 
-    def _deliverable(self, ctx: ActionContext, incoming: Incoming) -> list[Reply]:
-        replies = list(ctx.replies)
-        if not incoming.private and any(reply.private for reply in replies):
-            replies.insert(0, Reply(ctx.t("core.answering_privately")))
-        return replies
+    @staticmethod
+    def _outgoing(ctx: ActionContext, incoming: Incoming) -> tuple[Outgoing, ...]:
+        """Each reply with its destination: a private one asked in a group goes to the person's private chat."""
+        away = Destination.HERE if incoming.private else Destination.PRIVATE
+        return tuple(Outgoing(reply, away if reply.private else Destination.HERE) for reply in ctx.replies)
+
+    @staticmethod
+    def _apology(error: Exception, language: str) -> Turn:
+        error_id = secrets.token_hex(4)
+        # The exception's message may quote what the person wrote (or SQL parameters): log types and frames only.
+        log.error("turn failed, error id %s: %s", error_id, _described(error), extra={"error_id": error_id})
+        return Turn((Outgoing(Reply(Translator(language)("core.error", error_id=error_id))),), language, error_id=error_id)
 
     # --- one turn --------------------------------------------------------------------------------------------
 
@@ -157,7 +220,10 @@ class Dialogue:
         if fails >= FAILURES_BEFORE_HUMAN and "hr_escalate" in self.routes.forms:
             ctx.say(
                 "core.offer_human",
-                buttons=(Button(ctx.t("core.button_human"), "intent:hr_escalate"), Button(ctx.t("core.button_help"), "intent:help")),
+                buttons=(
+                    Button(ctx.t("core.button_human"), encode(IntentShortcut("hr_escalate"))),
+                    Button(ctx.t("core.button_help"), encode(IntentShortcut("help"))),
+                ),
             )
         else:
             ctx.say("core.not_understood")
@@ -185,9 +251,9 @@ class Dialogue:
         if stack and stack[-1]["name"] == form.name and (prefill or {}).items() <= stack[-1]["slots"].items():
             # The same form for the same thing is already open (a button pressed twice): ask its question again
             # rather than open a second copy that would take the person's next message as a second answer.
-            frame = stack[-1]
-            ctx.slots = frame["slots"]
-            await self._prompt(ctx, state, form, frame)
+            already_open = stack[-1]
+            ctx.slots = already_open["slots"]
+            await self._prompt(ctx, state, form, already_open)
             return
         frame: dict[str, Any] = {"name": form.name, "slots": {}, "awaiting": None}
         stack.append(frame)
@@ -250,7 +316,9 @@ class Dialogue:
         missing = form.missing(frame["slots"])
         if missing is not None:
             frame["awaiting"] = missing
+            before = len(ctx.replies)
             form.ask(ctx, missing)
+            bind_choices(ctx.replies, before, frame)
             return
         if not form.confirm_first:
             await self._submit(ctx, state, form, frame)
@@ -258,9 +326,13 @@ class Dialogue:
         frame["awaiting"] = CONFIRM
         before = len(ctx.replies)
         await form.confirm(ctx)
-        if len(ctx.replies) > before:
+        bind_choices(ctx.replies, before, frame)
+        missing = form.missing(frame["slots"])
+        if missing is not None:  # the summary found a slot no longer valid and asked for it instead
+            frame["awaiting"] = missing
+        elif len(ctx.replies) > before:
             last = ctx.replies[-1]
-            ctx.replies[-1] = Reply(last.text, last.buttons + yes_no_buttons(ctx), last.blocks, last.private)
+            ctx.replies[-1] = replace(last, buttons=last.buttons + yes_no_buttons(ctx, frame))
 
     async def _submit(self, ctx: ActionContext, state: dict[str, Any], form: Form, frame: dict[str, Any]) -> None:
         ctx.checked.clear()  # what a check worked out no longer holds once the submit writes
@@ -290,31 +362,43 @@ class Dialogue:
         return ctx
 
     async def _button(self, ctx: ActionContext, state: dict[str, Any], payload: str) -> None:
-        kind, _, rest = payload.partition(":")
+        """A pressed button: its payload is decoded and validated once (actions/payloads.py); anything this
+        assistant never sent, or that no longer applies, is answered as an expired button."""
+        press = decode(payload)
         stack: list[dict[str, Any]] = state.setdefault("forms", [])
-        if kind == "form":
-            if not stack or stack[-1].get("awaiting") != CONFIRM:
+        frame = stack[-1] if stack else None
+        if isinstance(press, FormAnswer):
+            # Only the confirmation on top, and only the instance the button was shown for.
+            if frame is None or frame.get("awaiting") != CONFIRM or frame.get("instance") != press.instance:
                 ctx.say("core.button_expired")
                 return
-            frame = stack[-1]
             form = self.routes.forms[frame["name"]]
             self._with_slots(ctx, frame)
-            if rest == "yes":
+            if press.yes:
                 await self._submit(ctx, state, form, frame)
             else:
                 await self._close_form(ctx, state, said="core.form_not_done")
-        elif kind == "slot":
-            form_name, slot, value = (rest.split(":", 2) + ["", ""])[:3]
-            if not stack or stack[-1]["name"] != form_name or not slot:
+        elif isinstance(press, SlotChoice):
+            chosen = offered_choice(frame, press) if frame is not None else None
+            if frame is None or chosen is None:
                 ctx.say("core.button_expired")
                 return
-            frame = stack[-1]
             self._with_slots(ctx, frame)
-            await self._advance(ctx, state, self.routes.forms[form_name], frame, {slot: value})
-        elif kind == "intent":
-            await self._dispatch(ctx, state, rest)
-        elif kind in self.routes.buttons:
-            if await self._guarded(ctx, self.routes.buttons[kind](ctx, rest.split(":") if rest else [])):
+            await self._advance(ctx, state, self.routes.forms[frame["name"]], frame, chosen)
+        elif isinstance(press, IntentShortcut):
+            if not self._may_open(press.intent):
+                ctx.say("core.button_expired")
+                return
+            await self._dispatch(ctx, state, press.intent)
+        elif press is not None and type(press) in self.routes.buttons:
+            if await self._guarded(ctx, self.routes.buttons[type(press)](ctx, press)):
                 await self._follow_up(ctx, state)
         else:
             ctx.say("core.button_expired")
+
+    def _may_open(self, intent: str) -> bool:
+        """An `intent:` button may ask what a message could: a handler, or a form that needs nothing prefilled."""
+        form = self.routes.forms.get(intent)
+        if form is not None:
+            return not form.needs_prefill
+        return intent in self.routes.intents

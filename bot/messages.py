@@ -1,11 +1,16 @@
-"""The channel-neutral incoming message: every channel turns its platform's updates into this."""
+"""The channel-neutral message model: every channel turns its platform's updates into an `Incoming`; the dialogue
+answers each with a `Turn` of `Outgoing` replies, each with its destination, which the router delivers."""
 
 from __future__ import annotations
 
+import enum
 import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+
+from actions.replies import Reply
 
 MAX_TEXT = 10_000
 """Characters of a message the assistant reads; the rest is cut off (a paste of a whole log is still answered)."""
@@ -38,8 +43,72 @@ class Incoming:
     """UTC, naive; None means 'now' by the assistant's clock."""
     event_id: str | None = None
     """The platform's id for this update; a retried delivery with the same id gets the same replies again."""
+    thread_id: str | None = None
+    """The thread the message was written in (Slack); replies in this chat go to the same thread."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "text", sanitize_text(self.text))
         if self.payload is not None:
             object.__setattr__(self, "payload", sanitize_text(self.payload))
+
+
+class Destination(enum.StrEnum):
+    HERE = "here"
+    """The chat the message came from."""
+    PRIVATE = "private"
+    """The person's one-to-one chat with the assistant on the same platform (never the group it came from)."""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    reply: Reply
+    to: Destination = Destination.HERE
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.reply.to_dict(), "to": self.to.value}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Outgoing:
+        return cls(Reply.from_dict(data), Destination(data.get("to", Destination.HERE.value)))
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What one incoming message produced: the replies to deliver and what the router needs to deliver them."""
+
+    outgoing: tuple[Outgoing, ...]
+    language: str
+    """The language of the replies (for the router's own notices, and metrics)."""
+    intent: str | None = None
+    """What the message was understood as ('button' for a press, 'busy' when the turn gave up on contention);
+    None for someone not linked (and a failed turn, see `error_id`)."""
+    employee_id: int | None = None
+    """Who spoke, when they are linked."""
+    identity_id: int | None = None
+    """Their chat identity on this platform, when they are linked."""
+    private_chat: str | None = None
+    """The speaker's known one-to-one chat on this platform (a chat id), if any."""
+    replayed: bool = False
+    """A retried delivery: these are the replies recorded the first time; nothing ran again."""
+    error_id: str | None = None
+    """Set when the turn failed and was rolled back: the id quoted to the person and written to the log."""
+
+    @property
+    def replies(self) -> tuple[Reply, ...]:
+        return tuple(outgoing.reply for outgoing in self.outgoing)
+
+    def record(self) -> dict[str, Any]:
+        """What is stored with the event id, so a retried delivery gets the same replies."""
+        return {"language": self.language, "intent": self.intent, "outgoing": [outgoing.to_dict() for outgoing in self.outgoing]}
+
+    @classmethod
+    def replay(cls, record: dict[str, Any], *, employee_id: int, identity_id: int, private_chat: str | None) -> Turn:
+        return cls(
+            outgoing=tuple(Outgoing.from_dict(item) for item in record.get("outgoing", [])),
+            language=str(record.get("language", "en")),
+            intent=record.get("intent"),
+            employee_id=employee_id,
+            identity_id=identity_id,
+            private_chat=private_chat,
+            replayed=True,
+        )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import String, UniqueConstraint, and_, bindparam, select, update
+from sqlalchemy import String, Table, UniqueConstraint, and_, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, joinedload, mapped_column
 
@@ -30,7 +30,8 @@ class ConversationState(Base):
 
 
 class SeenEvent(Base):
-    """Inbound event ids already handled (Slack event ids, Telegram update ids): retries are dropped."""
+    """Inbound event ids already handled (Slack event ids, Telegram update ids), with the replies of their turn:
+    a retry gets those replies again and runs nothing."""
 
     __tablename__ = "seen_events"
     __table_args__ = (UniqueConstraint("platform", "event_id"),)
@@ -39,6 +40,9 @@ class SeenEvent(Base):
     platform: Mapped[str] = mapped_column(String(20))
     event_id: Mapped[str] = mapped_column(String(200))
     seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    replies: Mapped[dict[str, Any] | None] = mapped_column(
+        doc="What the turn answered (as the dialogue recorded it); None: a retry is dropped, not answered again."
+    )
 
 
 @dataclass(frozen=True)
@@ -70,16 +74,44 @@ async def load(session: AsyncSession, key: ConversationKey) -> Snapshot:
 
 
 @dataclass(frozen=True)
+class SpeakerIdentity:
+    """The chat identity a turn comes from, as far as routing its replies needs it."""
+
+    id: int
+    private_address: str | None
+    unreachable: bool
+
+
+@dataclass(frozen=True)
+class SeenTurn:
+    """The event was handled before: `replies` is what its turn recorded (None: drop the retry)."""
+
+    replies: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
 class Opening:
-    """What a turn starts from: who speaks (with their roles) and where the conversation is."""
+    """What a turn starts from: who speaks (with their roles), where the conversation is, and whether this
+    delivery was handled before."""
 
     employee: Employee
     snapshot: Snapshot
+    identity: SpeakerIdentity
+    seen: SeenTurn | None = None
 
 
 # Built once: these run on every message, and building a statement costs about as much CPU as compiling it.
 _OPEN_TURN = (
-    select(Employee, ConversationState.data, ConversationState.version)
+    select(
+        Employee,
+        ConversationState.data,
+        ConversationState.version,
+        ChatIdentity.id,
+        ChatIdentity.private_address,
+        ChatIdentity.unreachable_at,
+        SeenEvent.id,
+        SeenEvent.replies,
+    )
     .select_from(ChatIdentity)
     .join(Employee, Employee.id == ChatIdentity.employee_id)
     .outerjoin(
@@ -90,6 +122,8 @@ _OPEN_TURN = (
             ConversationState.user_id == bindparam("user_id"),
         ),
     )
+    # The retry check rides on the same statement; an absent event id (None) matches no row.
+    .outerjoin(SeenEvent, and_(SeenEvent.platform == bindparam("platform"), SeenEvent.event_id == bindparam("event_id")))
     .where(
         ChatIdentity.platform == bindparam("identity_platform"),
         ChatIdentity.external_id == bindparam("user_id"),
@@ -97,7 +131,7 @@ _OPEN_TURN = (
     )
     .options(joinedload(Employee.role_rows))
 )
-_STATES = ConversationState.__table__
+_STATES = cast(Table, ConversationState.__table__)
 # Core, not ORM, statements: an ORM-enabled UPDATE goes through the bulk-update machinery on every message.
 _SAVE = (
     update(_STATES)
@@ -111,9 +145,9 @@ _SAVE = (
 )
 
 
-async def open_turn(session: AsyncSession, key: ConversationKey) -> Opening | None:
-    """The active employee linked to the chat user, with their roles, and their conversation, in one statement;
-    None when the chat user is linked to nobody active."""
+async def open_turn(session: AsyncSession, key: ConversationKey, *, event_id: str | None = None) -> Opening | None:
+    """The active employee linked to the chat user, with their roles, their conversation and whether `event_id`
+    was handled before, in one statement; None when the chat user is linked to nobody active."""
     # One statement: this runs on every message, and each statement costs more CPU than the rows it returns.
     found = (
         await session.execute(
@@ -123,14 +157,16 @@ async def open_turn(session: AsyncSession, key: ConversationKey) -> Opening | No
                 "chat_id": key.chat_id,
                 "user_id": key.user_id,
                 "identity_platform": Platform(key.platform),
+                "event_id": event_id,
             },
         )
     ).unique().first()
     if found is None:
         return None
-    employee, data, version = found
+    employee, data, version, identity_id, private_address, unreachable_at, seen_id, replies = found
     snapshot = Snapshot(key) if version is None else Snapshot(key, dict(data), version)
-    return Opening(employee, snapshot)
+    identity = SpeakerIdentity(identity_id, private_address, unreachable_at is not None)
+    return Opening(employee, snapshot, identity, None if seen_id is None else SeenTurn(replies))
 
 
 async def save(session: AsyncSession, snapshot: Snapshot, *, now: datetime | None = None) -> Snapshot:
@@ -164,21 +200,57 @@ async def save(session: AsyncSession, snapshot: Snapshot, *, now: datetime | Non
     return Snapshot(key, snapshot.data, snapshot.version + 1)
 
 
-_FIRST_SIGHTINGS: dict[str, Any] = {}
-"""The seen-event INSERT per dialect, built on first use."""
+_FIRST_SIGHTINGS: dict[tuple[str, bool], Any] = {}
+"""The seen-event INSERT per dialect (with or without replies), built on first use."""
+_EVENTS = cast(Table, SeenEvent.__table__)
 
 
-async def first_sighting(session: AsyncSession, platform: str, event_id: str, *, now: datetime | None = None) -> bool:
-    """True the first time an inbound id is seen, False for every retry of it."""
+async def first_sighting(
+    session: AsyncSession,
+    platform: str,
+    event_id: str,
+    *,
+    now: datetime | None = None,
+    replies: dict[str, Any] | None = None,
+) -> bool:
+    """Record an inbound id (with the replies of its turn, if given): True the first time it is seen, False for
+    every retry of it (and then nothing is recorded)."""
     # One INSERT .. ON CONFLICT DO NOTHING (SQLite and PostgreSQL alike) instead of a savepoint around an ORM
     # insert: this runs on every message, and the savepoint and unit-of-work flush cost more than the insert.
     dialect = session.get_bind().dialect.name
-    statement = _FIRST_SIGHTINGS.get(dialect)
+    with_replies = replies is not None
+    statement = _FIRST_SIGHTINGS.get((dialect, with_replies))
     if statement is None:
-        statement = _FIRST_SIGHTINGS[dialect] = (
-            dialect_insert(session, SeenEvent.__table__)  # Core: the ORM would take bound values as a bulk insert
-            .values(platform=bindparam("event_platform"), event_id=bindparam("event_key"), seen_at=bindparam("at"))
-            .on_conflict_do_nothing(index_elements=[SeenEvent.platform, SeenEvent.event_id])
+        values: dict[str, Any] = {"platform": bindparam("event_platform"), "event_id": bindparam("event_key"), "seen_at": bindparam("at")}
+        if with_replies:
+            values["replies"] = bindparam("replies", type_=_EVENTS.c.replies.type)
+        statement = _FIRST_SIGHTINGS[(dialect, with_replies)] = (
+            dialect_insert(session, _EVENTS)  # Core: the ORM would take bound values as a bulk insert
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=[_EVENTS.c.platform, _EVENTS.c.event_id])
         )
-    result = await session.execute(statement, {"event_platform": platform, "event_key": event_id, "at": now or utcnow()})
+    parameters: dict[str, Any] = {"event_platform": platform, "event_key": event_id, "at": now or utcnow()}
+    if with_replies:
+        parameters["replies"] = replies
+    result = await session.execute(statement, parameters)
     return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+async def forget_events(session: AsyncSession, *, seen_before: datetime) -> int:
+    """Delete the inbound ids (and the replies kept with them) seen before a moment; returns how many. Platforms
+    retry within minutes or hours, and the replies may be private (a payslip): keep them no longer than needed."""
+    result = await session.execute(delete(_EVENTS).where(_EVENTS.c.seen_at < seen_before))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+_IDENTITIES = cast(Table, ChatIdentity.__table__)
+
+
+async def remember_private_chat(session: AsyncSession, identity_id: int, chat_id: str) -> None:
+    """Private messages for this chat identity go to `chat_id` (the person wrote to us there, or a message got
+    there): they are reachable again. (A failed delivery marks them unreachable: `storage.outbox.mark_unreachable`.)"""
+    await session.execute(
+        update(_IDENTITIES)
+        .where(_IDENTITIES.c.id == identity_id)
+        .values(private_address=chat_id, unreachable_at=None, unreachable_reason="")
+    )

@@ -1,20 +1,33 @@
 """`backoffice chat` in the terminal: a script or piped stdin, numbered buttons, `/as` to switch person.
 
 The command runs for real through Typer's CliRunner against a prepared database (SQLite file or a PostgreSQL
-schema); DATA_DIR holds the NLU model, trained once for this module.
+schema); DATA_DIR holds the NLU model, trained once for this module. The console is also driven in-process, as the
+channel it is: it goes through the core (router, delivery worker) and never touches the database itself.
 """
 
 from __future__ import annotations
 
+import ast
+import io
 import shutil
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from actions import default_routes
 from actions.i18n import Translator
+from bot.channels import console as console_module
+from bot.channels.base import Channel
+from bot.channels.console import PLATFORM, ConsoleChat
 from bot.cli import app
+from bot.delivery import DeliveryWorker
+from bot.dialogue import Dialogue
+from bot.directory import Directory
+from bot.router import Router
+from nlu import Interpreter
 from storage import people
 from storage.database import Database
 from tests.conftest import in_schema
@@ -38,7 +51,9 @@ async def prepared_url(database: Database, backend: str, request: pytest.Fixture
     """The test company, in the database the `database` fixture made, as a URL for the command line."""
     async with database.transaction() as session:
         company = await make_company(session)
-        await people.link_identity(session, company.alice, "console", company.alice.email)
+        # On the console, as in the demo: the outbox reaches people through their chat identities.
+        for employee in (company.alice, company.manager):
+            await people.link_identity(session, employee, "console", employee.email)
     if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'test.sqlite3'}"
     url, schema = request.getfixturevalue("postgres_schema")
@@ -98,3 +113,36 @@ def test_an_unknown_person_is_refused(cli: CliRunner) -> None:
     result = cli.invoke(app, ["chat", "--as", "nobody@example.com", "--now", NOW], input="hello\n")
     assert result.exit_code == 1
     assert "(no active employee with the email 'nobody@example.com')" in result.output
+
+
+def test_the_console_module_does_not_touch_the_database() -> None:
+    tree = ast.parse(Path(console_module.__file__).read_text(encoding="utf-8"))
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    assert not {name for name in imported if name.split(".")[0] in ("storage", "sqlalchemy")}, imported
+
+
+async def test_the_console_is_a_channel_and_shows_a_request_decided_meanwhile_as_updated(
+    database: Database, interpreter: Interpreter
+) -> None:
+    async with database.transaction() as session:
+        company = await make_company(session)
+        for employee in (company.alice, company.manager):
+            await people.link_identity(session, employee, "console", employee.email)
+    now = datetime(2026, 11, 23, 4, 0)  # 09:00 in Tashkent
+    dialogue = Dialogue(database, interpreter, default_routes(), clock=lambda: now, timezone="Asia/Tashkent")
+    out = io.StringIO()
+    console = ConsoleChat(Router(database, dialogue, clock=lambda: now), Directory(database), out=out, clock=lambda: now)
+    console.deliver_outbox = DeliveryWorker(database, {PLATFORM: console}, clock=lambda: now).run_once
+    assert isinstance(console, Channel)
+
+    assert await console.switch("alice@example.com")
+    await console.run(["I need annual leave from 1 to 2 December", "1", "/as maria@example.com"], echo=True)
+    await console.run(["what do I need to approve?"], echo=True)
+    listed = out.getvalue().rsplit("maria@example.com> what do I need to approve?", 1)[1]
+    assert "[1] " in listed  # the request, listed with its decision buttons
+    await console.run(["1"], echo=True)  # Approve, pressed on the list
+
+    after = out.getvalue().rsplit("maria@example.com> 1", 1)[1]
+    assert "(an earlier message was updated)" in after  # the request she was sent first no longer offers buttons
+    assert "(new message for Alice Able — /as alice@example.com to read it)" in after

@@ -6,12 +6,16 @@ Tests read like the conversation:
     assert "sick leave" in said.text
     said = await chat.press(company.alice, "Yes")
     assert (await chat.inbox(company.manager))[0].buttons  # the manager got Approve / Reject
+
+Every message goes through the router (bot/router.py) to a recording channel, as on a real platform: `Said` is
+what the person saw from that message (in their private chat too, for a private answer to a group message), and
+`inbox` runs the outbox delivery worker through the same channel.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import pytest
@@ -19,21 +23,30 @@ import pytest
 from actions import default_routes
 from actions.replies import Button, Reply
 from bot.assistant import load_catalogue
-from bot.delivery import deliver_due
+from bot.delivery import DeliveryWorker
 from bot.dialogue import Dialogue
 from bot.messages import Incoming
+from bot.router import Router, Sent
 from nlu import Interpreter
 from storage import people
 from storage.database import Database
 from storage.people import Employee
+from tests.channels.recording import RecordingChannel
 from tests.factories import Company, make_company
 
 NOW = datetime(2026, 11, 23, 6, 0)  # 09:00 in Baku, 11:00 in Tashkent: Monday morning everywhere we test
 
 
+def private_chat(who: Employee) -> str:
+    """Everyone's private chat with the assistant in these tests."""
+    return f"dm:{who.email}"
+
+
 @dataclass
 class Said:
     replies: list[Reply]
+    sent: list[Sent] = field(default_factory=list)
+    """Where each reply went (the same order as `replies`)."""
 
     @property
     def text(self) -> str:
@@ -51,20 +64,29 @@ class Said:
 
 
 class Chat:
-    def __init__(self, database: Database, dialogue: Dialogue) -> None:
+    def __init__(self, database: Database, dialogue: Dialogue, channel: RecordingChannel | None = None) -> None:
         self.database = database
         self.dialogue = dialogue
+        self.channel = channel or RecordingChannel("console")
         self.now = NOW
         self.last: dict[int, Said] = {}
-        self.delivered: dict[int, list[Reply]] = defaultdict(list)
+        self.delivered: dict[str, list[Reply]] = defaultdict(list)
+        """What the outbox delivered, by chat."""
         self.updates = 0
+
+    def router(self) -> Router:
+        # Made for each message: a test may replace `dialogue` (a restarted process).
+        return Router(self.database, self.dialogue, clock=lambda: self.now)
 
     async def say(self, who: Employee, text: str, *, group: bool = False, event_id: str | None = None) -> Said:
         return await self._send(who, text=text, payload=None, group=group, event_id=event_id)
 
     async def press(self, who: Employee, label: str, *, event_id: str | None = None) -> Said:
         """Press a button by its label, among the last replies or notifications this person got."""
-        candidates = [*(self.last[who.id].buttons if who.id in self.last else []), *(b for r in self.delivered[who.id] for b in r.buttons)]
+        candidates = [
+            *(self.last[who.id].buttons if who.id in self.last else []),
+            *(b for r in self.delivered[private_chat(who)] for b in r.buttons),
+        ]
         for button in reversed(candidates):
             if button.label.casefold() == label.casefold():
                 return await self._send(who, text=button.label, payload=button.payload, group=False, event_id=event_id)
@@ -75,18 +97,20 @@ class Chat:
 
     async def inbox(self, who: Employee) -> list[Reply]:
         """Deliver what is due from the outbox and return what this person has received so far."""
-
-        async def collect(recipient: Employee, reply: Reply) -> None:
-            self.delivered[recipient.id].append(reply)
-
-        await deliver_due(self.database, collect, now=self.now)
-        return list(self.delivered[who.id])
+        worker = DeliveryWorker(self.database, {self.channel.platform: self.channel}, clock=lambda: self.now)
+        before = len(self.channel.sent)
+        for _ in range(20):  # a round takes a batch; what failed is due again only later, so this ends
+            if not (await worker.run_once()).claimed:
+                break
+        for message in self.channel.sent[before:]:
+            self.delivered[message.address.chat_id].append(message.reply)
+        return list(self.delivered[private_chat(who)])
 
     async def _send(self, who: Employee, *, text: str, payload: str | None, group: bool, event_id: str | None) -> Said:
         self.updates += 1
         incoming = Incoming(
             platform="console",
-            chat_id="group:general" if group else f"dm:{who.email}",
+            chat_id="group:general" if group else private_chat(who),
             user_id=who.email,
             private=not group,
             text=text,
@@ -94,7 +118,8 @@ class Chat:
             at=self.now,
             event_id=event_id,
         )
-        said = Said(await self.dialogue.handle(incoming))
+        receipt = await self.router().receive(incoming, self.channel)
+        said = Said(receipt.replies, receipt.sent)
         self.last[who.id] = said
         return said
 

@@ -109,3 +109,32 @@ async def test_a_retry_does_not_spoil_the_rest_of_the_transaction(database: Data
 async def test_simultaneous_deliveries_of_one_id_are_new_exactly_once(database: Database) -> None:
     results = await asyncio.gather(*(seen(database, "Ev99") for _ in range(5)))
     assert sorted(results) == [False, False, False, False, True]
+
+
+async def test_an_inbound_id_keeps_the_replies_of_its_turn_and_the_opening_read_finds_them(database: Database) -> None:
+    from storage import people
+    from tests.factories import make_company
+
+    async with database.transaction() as session:
+        alice = (await make_company(session)).alice
+        await people.link_identity(session, alice, "slack", "U007")
+    recorded = {"language": "ru", "intent": "greet", "outgoing": [{"text": "Привет", "to": "here"}]}
+    async with database.transaction() as session:
+        assert await conversations.first_sighting(session, "slack", "Ev07", now=NOW, replies=recorded) is True
+        assert await conversations.first_sighting(session, "slack", "Ev07", now=NOW, replies={"other": 1}) is False
+    async with database.transaction() as session:
+        seen = await conversations.open_turn(session, KEY, event_id="Ev07")
+        fresh = await conversations.open_turn(session, KEY, event_id="Ev08")
+        without = await conversations.open_turn(session, KEY)
+    assert seen is not None and seen.seen is not None and seen.seen.replies == recorded
+    assert fresh is not None and fresh.seen is None
+    assert without is not None and without.seen is None and without.employee.id == alice.id
+
+
+async def test_old_inbound_ids_and_their_replies_are_forgotten(database: Database) -> None:
+    async with database.transaction() as session:
+        await conversations.first_sighting(session, "slack", "old", now=datetime(2026, 11, 1), replies={"outgoing": []})
+        await conversations.first_sighting(session, "slack", "new", now=NOW, replies={"outgoing": []})
+        assert await conversations.forget_events(session, seen_before=datetime(2026, 11, 20)) == 1
+    assert await seen(database, "new") is False  # still known: a retry of it is still recognised
+    assert await seen(database, "old") is True

@@ -5,8 +5,8 @@ Revises: 0002
 Create Date: 2026-12-03 09:40:00
 """
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 revision = '0003'
 down_revision = '0002'
@@ -15,8 +15,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table('seen_events', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('replies', sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('seen_events', schema=None) as batch_op:
+        batch_op.drop_column('replies')

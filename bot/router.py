@@ -1,0 +1,175 @@
+"""Running a turn for a channel: the one call every channel adapter makes.
+
+`await router.receive(incoming, channel)` lets the dialogue answer the message, then sends each reply where it
+belongs. Replies for this chat go to it. A private reply to a message written in a group goes to the person's
+private chat on the same platform (the one they last wrote to us from, else the one the channel opens) — and
+the group gets only a notice. If the private chat can't be reached (never opened, bot blocked), the group gets
+a pointer ("open a direct chat with me first"), never the content, and the identity is marked unreachable.
+Messages carrying live buttons have their platform reference recorded (storage/live.py), so they can be edited
+once the record they act on is decided.
+
+A transient delivery error propagates to the adapter: the turn is already recorded with its event id, so the
+platform's retry of the delivery re-sends the same replies and runs nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from actions.i18n import Translator
+from actions.replies import Reply
+from bot.channels.base import Address, Channel, PermanentDeliveryError
+from bot.dialogue import Dialogue
+from bot.messages import Destination, Incoming, Turn
+from storage import conversations, live, outbox
+from storage.base import utcnow
+from storage.database import Database
+
+log = logging.getLogger(__name__)
+
+TurnObserver = Callable[[str, Turn, float], None]
+"""Told of every turn: the platform, the turn (intent, language) and the seconds it took (metrics)."""
+
+
+@dataclass(frozen=True)
+class Sent:
+    address: Address
+    reply: Reply
+    reference: str
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What a message produced and where each reply went (in the order a reader takes them in)."""
+
+    turn: Turn
+    sent: list[Sent] = field(default_factory=list)
+
+    @property
+    def replies(self) -> list[Reply]:
+        return [sent.reply for sent in self.sent]
+
+
+class Router:
+    def __init__(
+        self,
+        database: Database,
+        dialogue: Dialogue,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        on_turn: TurnObserver | None = None,
+    ) -> None:
+        self.database = database
+        self.dialogue = dialogue
+        self.clock = clock
+        self.on_turn = on_turn
+
+    async def receive(self, incoming: Incoming, channel: Channel) -> Receipt:
+        started = time.perf_counter()
+        turn = await self.dialogue.handle(incoming)
+        if self.on_turn is not None:
+            self.on_turn(incoming.platform, turn, time.perf_counter() - started)
+        return Receipt(turn, await self._deliver(turn, incoming, channel))
+
+    async def _deliver(self, turn: Turn, incoming: Incoming, channel: Channel) -> list[Sent]:
+        here = Address(incoming.platform, incoming.chat_id, incoming.thread_id)
+        away = [outgoing.reply for outgoing in turn.outgoing if outgoing.to is Destination.PRIVATE]
+        sent_away: list[Sent] = []
+        notice: list[Reply] = []
+        if away:
+            # The private part first: the group is told it went there only once it did.
+            sent_away, reached = await self._send_privately(away, turn, incoming, channel)
+            key = "core.answering_privately" if reached else "core.open_private_chat"
+            notice.append(Reply(Translator(turn.language)(key)))
+        sent_here = await self._send_here(here, [*notice, *(o.reply for o in turn.outgoing if o.to is Destination.HERE)], channel)
+        sent = self._in_reading_order(turn, sent_here, sent_away, notices=len(notice))
+        await self._remember_live(turn, sent)
+        return sent
+
+    @staticmethod
+    def _in_reading_order(turn: Turn, sent_here: list[Sent], sent_away: list[Sent], *, notices: int) -> list[Sent]:
+        """The notice first, then the replies in the order the dialogue gave them (whichever chat they went to)."""
+        here, away = iter(sent_here[notices:]), iter(sent_away)
+        ordered = sent_here[:notices]
+        for outgoing in turn.outgoing:
+            following = next(away, None) if outgoing.to is Destination.PRIVATE else next(here, None)
+            if following is not None:
+                ordered.append(following)
+        return ordered
+
+    async def _send_here(self, address: Address, replies: list[Reply], channel: Channel) -> list[Sent]:
+        sent: list[Sent] = []
+        for reply in replies:
+            try:
+                sent.append(Sent(address, reply, await channel.send(address, reply)))
+            except PermanentDeliveryError as error:  # the chat is gone or refuses us: nobody left to tell here
+                log.warning("a reply could not be delivered to its chat on %s: %s", address.platform, type(error).__name__)
+                break
+        return sent
+
+    async def _send_privately(
+        self, replies: list[Reply], turn: Turn, incoming: Incoming, channel: Channel
+    ) -> tuple[list[Sent], bool]:
+        """Send to the person's private chat; returns what was sent and whether all of it got there."""
+        known = turn.private_chat is not None
+        address = (
+            Address(incoming.platform, turn.private_chat)
+            if turn.private_chat is not None
+            else await channel.private_address(incoming.user_id)
+        )
+        if address is None:
+            await self._unreachable(turn, "no private chat with the assistant")
+            return [], False
+        sent: list[Sent] = []
+        try:
+            for reply in replies:
+                sent.append(Sent(address, reply, await channel.send(address, reply)))
+        except PermanentDeliveryError as error:
+            log.warning("a private reply could not be delivered on %s: %s", incoming.platform, type(error).__name__)
+            await self._unreachable(turn, str(error) or type(error).__name__)  # typed errors say why, nothing more
+            return sent, False
+        if not known and turn.identity_id is not None:
+            async with self._bookkeeping("private chat") as session:
+                await conversations.remember_private_chat(session, turn.identity_id, address.chat_id)
+        return sent, True
+
+    async def _unreachable(self, turn: Turn, reason: str) -> None:
+        if turn.identity_id is None:
+            return
+        async with self._bookkeeping("unreachable") as session:
+            await outbox.mark_unreachable(session, turn.identity_id, reason, now=self.clock())
+
+    async def _remember_live(self, turn: Turn, sent: list[Sent]) -> None:
+        """Messages whose buttons act on a record are remembered, so deciding the record edits them."""
+        carrying = [message for message in sent if message.reply.live_key]
+        if not carrying or turn.employee_id is None:
+            return
+        async with self._bookkeeping("live messages") as session:
+            for message in carrying:
+                assert message.reply.live_key is not None
+                await live.record(
+                    session,
+                    key=message.reply.live_key,
+                    employee_id=turn.employee_id,
+                    platform=message.address.platform,
+                    chat_id=message.address.chat_id,
+                    reference=message.reference,
+                    now=self.clock(),
+                )
+
+    @asynccontextmanager
+    async def _bookkeeping(self, what: str) -> AsyncIterator[AsyncSession]:
+        """A write after the replies went out. If it fails, the person still has their answer: log it and go on
+        (an exception here would make the adapter refuse the delivery, and the platform's retry repeat it)."""
+        try:
+            async with self.database.transaction() as session:
+                yield session
+        except Exception as error:  # noqa: BLE001 - see above
+            log.error("recording %s after a turn failed: %s", what, type(error).__name__)
