@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from nlu.interpreter import Interpreter
+from nlu.interpreter import Interpreter, ModelFileError
 from nlu.training_data import TrainingDataError, load_training_data
 
 app = typer.Typer(help="Train, try and evaluate the intent and entity models.", no_args_is_help=True)
@@ -29,7 +29,8 @@ ModelOption = Annotated[
     Path | None,
     typer.Option(
         "--model",
-        help=f"Model file [default: ${MODEL_ENV} or {DEFAULT_MODEL}; with --data, a file named after the data].",
+        help=f"Model file [default: ${MODEL_ENV} or {DEFAULT_MODEL}; with --data, a file named after the data]. "
+        "parse uses a model given without --data as it is (never retrains it).",
     ),
 ]
 
@@ -63,6 +64,15 @@ def _interpreter(data: Path | None, model: Path | None, *, force: bool = False) 
         return Interpreter.load_or_train(_model_path(model, data), _data_path(data), force=force)
     except (TrainingDataError, FileNotFoundError, ValueError) as exc:
         raise _fail(str(exc)) from None
+
+
+def _given_model(model: Path) -> Interpreter:
+    """A model named without its data is used as it is: it may come from other data (`train --data X --model
+    FILE`), so retraining it on the default data would silently replace it."""
+    try:
+        return Interpreter.load(model)
+    except ModelFileError as exc:
+        raise _fail(f"{exc} (train it first: backoffice nlu train --data DATA --model {model})") from None
 
 
 @app.command()
@@ -109,7 +119,7 @@ def parse(
 ) -> None:
     """Parse a message (or stdin lines) into intent, entities and language."""
     day = _today(today)
-    interpreter = _interpreter(data, model)
+    interpreter = _given_model(model) if model is not None and data is None else _interpreter(data, model)
     if text is not None:
         result = interpreter.parse(text, today=day, language_hint=language)
         typer.echo(json.dumps(result, ensure_ascii=False) if as_json else _human(result))

@@ -10,6 +10,9 @@ employees: `email,name,department,job_title,manager_email,roles,language,timezon
     in the same file. `roles`: `;`-separated from employee, manager, hr, it_agent, stock_keeper, admin (everyone is
     an employee; empty means no extra role). `language`: en, ru, uz, az, el or vi. `timezone`: an IANA name such as
     Asia/Tashkent. `calendar`: a country code for public holidays (UZ, RU, AZ, GR, VN, GB, ...) or empty.
+    Optional columns `slack_user_id` (U… or W…) and `telegram_user_id` (a number) link the person's chat account,
+    replacing their earlier one on that platform; empty leaves the link as it is. An account already linked to
+    someone else is refused (unlink it first).
 payslips: `email,period,currency,kind,label,amount`
     One row per payslip line; the lines of one (email, period) form one payslip, which replaces any earlier one for
     that period. `period`: YYYY-MM. `currency`: an ISO 4217 code (UZS, EUR, ...), the same on every line of a
@@ -44,12 +47,18 @@ from babel.numbers import get_territory_currencies
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import audit, payroll
+from storage import audit, linking, payroll
 from storage.errors import InvalidRequest
-from storage.people import LANGUAGES, Employee, Role
+from storage.people import LANGUAGES, ChatIdentity, Employee, Platform, Role
 from storage.stock import LocationKind, MovementKind, StockItem, StockLevel, StockLocation, StockMovement
 
 EMPLOYEE_COLUMNS = ("email", "name", "department", "job_title", "manager_email", "roles", "language", "timezone", "calendar")
+ACCOUNT_COLUMNS = {"slack_user_id": Platform.SLACK, "telegram_user_id": Platform.TELEGRAM}
+"""Optional employee columns: the person's chat account on each platform."""
+ACCOUNT_FORMATS = {
+    Platform.SLACK: (re.compile(r"^[UW][A-Z0-9]{2,30}$"), "a Slack member ID such as U04ABCDE12"),
+    Platform.TELEGRAM: (re.compile(r"^[1-9][0-9]{0,15}$"), "a Telegram user id: a positive number such as 123456789"),
+}
 PAYSLIP_COLUMNS = ("email", "period", "currency", "kind", "label", "amount")
 STOCK_COLUMNS = ("sku", "name", "aliases", "unit", "category", "location_code", "location_name", "quantity", "reorder_level")
 
@@ -214,6 +223,20 @@ class EmployeeRow:
     language: str
     timezone: str
     calendar: str
+    accounts: tuple[tuple[Platform, str], ...] = ()
+
+
+def _accounts(table: Table, row: Row) -> tuple[tuple[Platform, str], ...]:
+    accounts = []
+    for column, platform in ACCOUNT_COLUMNS.items():
+        value = row[column].upper() if platform is Platform.SLACK else row[column]
+        if not value:
+            continue
+        pattern, what = ACCOUNT_FORMATS[platform]
+        if not pattern.match(value):
+            raise table.fail(row, f"{column} {row[column]!r} is not {what}")
+        accounts.append((platform, value))
+    return tuple(accounts)
 
 
 def _employee_row(table: Table, row: Row) -> EmployeeRow:
@@ -250,6 +273,7 @@ def _employee_row(table: Table, row: Row) -> EmployeeRow:
         language=language,
         timezone=timezone,
         calendar=calendar,
+        accounts=_accounts(table, row),
     )
 
 
@@ -279,13 +303,14 @@ async def _check_employees(session: AsyncSession, table: Table) -> tuple[list[Em
             raise table.fail(row, f"unknown manager {person.manager_email} (not an employee and not in this file)")
         parsed.append(person)
     await _check_no_management_loop(session, table, parsed)
+    await _check_accounts(session, table, parsed)
     return parsed, existing
 
 
 async def _check_no_management_loop(session: AsyncSession, table: Table, people: list[EmployeeRow]) -> None:
     everyone = (await session.execute(select(Employee.id, Employee.email, Employee.manager_id))).all()
     email_of = {employee_id: email.lower() for employee_id, email, _ in everyone}
-    manager_of = {email.lower(): email_of.get(manager_id, "") for _, email, manager_id in everyone}
+    manager_of = {email.lower(): email_of.get(manager_id, "") if manager_id else "" for _, email, manager_id in everyone}
     manager_of.update({person.email: person.manager_email for person in people})
     for person in people:
         chain = [person.email]
@@ -295,6 +320,31 @@ async def _check_no_management_loop(session: AsyncSession, table: Table, people:
                 raise table.fail(person.row, f"managers go round in a circle: {' → '.join([*chain, boss])}")
             chain.append(boss)
             boss = manager_of.get(boss, "")
+
+
+async def _check_accounts(session: AsyncSession, table: Table, people: list[EmployeeRow]) -> None:
+    """A chat account belongs to one person: not two rows of the file, nor someone else already."""
+    claimed: dict[tuple[Platform, str], EmployeeRow] = {}
+    for person in people:
+        for account in person.accounts:
+            if account in claimed:
+                raise table.fail(person.row, f"{account[0].value} user {account[1]} is also on row {claimed[account].row}")
+            claimed[account] = person
+    for platform in ACCOUNT_COLUMNS.values():
+        ids = sorted(external_id for (where, external_id) in claimed if where is platform)
+        for start in range(0, len(ids), 500):
+            found = await session.execute(
+                select(ChatIdentity.external_id, Employee.email)
+                .join(Employee, Employee.id == ChatIdentity.employee_id)
+                .where(ChatIdentity.platform == platform, ChatIdentity.external_id.in_(ids[start : start + 500]))
+            )
+            for external_id, email in found:
+                person = claimed[platform, external_id]
+                if email.lower() != person.email:
+                    raise table.fail(
+                        person.row,
+                        f"{platform.value} user {external_id} is linked to {email} (first: backoffice unlink {email} {platform.value})",
+                    )
 
 
 def _assign(target: object, values: Mapping[str, object]) -> list[str]:
@@ -345,6 +395,9 @@ async def import_employees(
             if employee.roles != person.roles:
                 employee.set_roles(person.roles)
                 changed.append("roles")
+            for platform, external_id in person.accounts:
+                if await linking.link(session, employee, platform, external_id, actor_id=actor_id, via=f"import {table.source}"):
+                    changed.append(f"{platform.value}_user_id")
             if person.email in fresh:
                 report.created += 1
                 await audit.record(session, actor_id=actor_id, action="employee.imported", entity="employee", entity_id=employee.id, details={"created": True})

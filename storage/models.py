@@ -6,6 +6,8 @@ from storage.conversations import ConversationState, SeenEvent
 from storage.escalations import Escalation, EscalationMessage
 from storage.holidays import PublicHoliday
 from storage.leave import LeaveBalance, LeaveRequest, LeaveType
+from storage.linking import LinkCode
+from storage.live import LiveMessage
 from storage.outbox import OutboxMessage
 from storage.payroll import Payslip, PayslipLine
 from storage.people import ChatIdentity, Employee, EmployeeRole
@@ -14,7 +16,7 @@ from storage.tickets import Ticket, TicketComment, TicketStatusChange
 
 __all__ = [
     "AuditEntry", "Base", "ChatIdentity", "ConversationState", "Employee", "EmployeeRole", "Escalation",
-    "EscalationMessage", "LeaveBalance", "LeaveRequest", "LeaveType", "OutboxMessage", "Payslip", "PayslipLine",
+    "EscalationMessage", "LeaveBalance", "LeaveRequest", "LeaveType", "LinkCode", "LiveMessage", "OutboxMessage", "Payslip", "PayslipLine",
     "PublicHoliday", "SeenEvent", "StockItem", "StockLevel", "StockLocation", "StockMovement", "Ticket",
     "TicketComment", "TicketStatusChange",
 ]

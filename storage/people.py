@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 
 from storage.base import Base, Timestamped, str_enum, utcnow
-from storage.errors import NotFound, PermissionDenied
+from storage.errors import Conflict, NotFound, PermissionDenied
 
 LANGUAGES = ("en", "ru", "uz", "az", "el", "vi")
 
@@ -137,6 +137,63 @@ async def link_identity(
         identity.employee_id = employee.id
     await session.flush()
     return identity
+
+
+async def identities_on(session: AsyncSession, employee_id: int, platform: Platform | str) -> list[ChatIdentity]:
+    rows = await session.scalars(
+        select(ChatIdentity)
+        .where(ChatIdentity.employee_id == employee_id, ChatIdentity.platform == Platform(platform))
+        .order_by(ChatIdentity.id)
+    )
+    return list(rows)
+
+
+async def claim_identity(
+    session: AsyncSession,
+    employee: Employee,
+    platform: Platform | str,
+    external_id: str,
+    *,
+    team_id: str | None = None,
+    private_address: str | None = None,
+) -> tuple[ChatIdentity, list[ChatIdentity]]:
+    """Make `external_id` the person's one account on the platform; returns it and their other accounts there,
+    removed (a new phone or a new Slack user replaces the old one). An account linked to someone else is refused
+    (Conflict `identity_taken`): moving it is an explicit unlink first."""
+    platform = Platform(platform)
+    identity = await session.scalar(
+        select(ChatIdentity).where(ChatIdentity.platform == platform, ChatIdentity.external_id == external_id)
+    )
+    if identity is not None and identity.employee_id != employee.id:
+        raise Conflict(
+            f"{platform.value} user {external_id} is linked to another employee.",
+            code="identity_taken",
+            platform=platform.value,
+            external_id=external_id,
+        )
+    replaced = [other for other in await identities_on(session, employee.id, platform) if other is not identity]
+    for other in replaced:
+        await session.delete(other)
+    if identity is None:
+        identity = ChatIdentity(platform=platform, external_id=external_id, employee_id=employee.id)
+        session.add(identity)
+    if team_id is not None:
+        identity.team_id = team_id
+    if private_address is not None:
+        identity.private_address = private_address
+    identity.unreachable_at = None
+    identity.unreachable_reason = ""
+    await session.flush()
+    return identity, replaced
+
+
+async def remove_identities(session: AsyncSession, employee_id: int, platform: Platform | str) -> list[ChatIdentity]:
+    """Delete the person's accounts on a platform; returns what was removed."""
+    removed = await identities_on(session, employee_id, platform)
+    for identity in removed:
+        await session.delete(identity)
+    await session.flush()
+    return removed
 
 
 async def with_role(session: AsyncSession, role: Role) -> list[Employee]:

@@ -115,3 +115,27 @@ def test_other_data_without_model_never_overwrites_the_assistants_model(
     assert result.exit_code == 0, result.output
     assert not assistant_model.exists()
     assert [path.name.startswith("tiny-") for path in tmp_path.iterdir()] == [True]
+
+
+def test_parse_uses_a_model_given_without_data_as_it_is(runner: CliRunner, trained_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A model trained on other data (here the tiny fixture) must not be retrained on the default data, nor
+    # overwritten: parsing reads it and leaves the file as it was.
+    before = trained_model.read_bytes()
+
+    def no_training(*args: object, **kwargs: object) -> None:
+        raise AssertionError("parse retrained a model it was given")
+
+    monkeypatch.setattr("nlu.interpreter.Interpreter.train", no_training)
+    result = runner.invoke(app, ["parse", "do we have A4 paper?", "--json", "--model", str(trained_model)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["intent"]["name"] == "stock_query"
+    assert trained_model.read_bytes() == before
+
+
+def test_parse_with_a_missing_model_says_so_and_trains_nothing(runner: CliRunner, tmp_path: Path) -> None:
+    missing = tmp_path / "missing.joblib"
+    result = runner.invoke(app, ["parse", "hi", "--model", str(missing)])
+    assert result.exit_code == 2
+    assert result.output.startswith(f"error: no model file at {missing}")
+    assert len(result.output.strip().splitlines()) == 1
+    assert not missing.exists()
