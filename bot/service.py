@@ -1,0 +1,268 @@
+"""`backoffice run`: the long-running assistant — the HTTP server, the outbox delivery and the channels.
+
+Everything runs in one event loop: uvicorn serves the Starlette app (bot/server.py) beside the delivery worker
+and a periodic check of the stock catalogue. The port is opened first, so /healthz answers (and /readyz says
+"not ready") while the language model loads. On SIGTERM or SIGINT the service stops in the order that loses
+nothing: stop accepting and finish the requests (turns) in progress, stop polling channels, let the worker finish
+its batch and release its claims, close the database — then the process exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+import uvicorn
+from sqlalchemy import text
+from starlette.routing import BaseRoute
+
+from bot.assistant import Assistant, load_interpreter, open_assistant
+from bot.channels.base import Channel
+from bot.delivery import DeliveryWorker
+from bot.logs import configure_logging
+from bot.metrics import Metrics
+from bot.router import Router
+from bot.server import create_app
+from bot.settings import Settings
+from nlu import Interpreter
+from storage import migrate, outbox
+from storage.base import utcnow
+from storage.database import Database
+from storage.outbox import OutboxStatus
+
+log = logging.getLogger(__name__)
+
+GRACE_SECONDS = 10.0
+"""How long requests in progress, and the delivery worker's last batch, may take to finish when stopping."""
+
+
+@runtime_checkable
+class PollingChannel(Protocol):
+    """A channel that fetches its updates itself (Telegram without a webhook): the service runs `poll` until
+    `stop` is set, and sets it before the delivery worker stops."""
+
+    async def poll(self, stop: asyncio.Event) -> None: ...
+
+
+class ServiceError(Exception):
+    """The service could not start or a part of it stopped unexpectedly; the message says which."""
+
+
+class EmbeddedServer(uvicorn.Server):
+    """uvicorn in our event loop. The service, not uvicorn, owns SIGTERM/SIGINT: uvicorn's own handlers would
+    re-raise the signal after its shutdown and kill the process before the worker released its claims."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket (port 0 picks a free one); opened here so a busy port is one clear error."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family)
+    except OSError as error:
+        raise ServiceError(f"can't listen on {host}:{port}: {error.strerror or error}") from None
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """The configured credentials, which the log filter removes wherever they appear."""
+    secrets = (settings.slack_bot_token, settings.slack_signing_secret, settings.telegram_bot_token, settings.telegram_webhook_secret)
+    return [secret.get_secret_value() for secret in secrets if secret is not None]
+
+
+async def _wait(event: asyncio.Event, seconds: float) -> bool:
+    """Wait until the event is set or the time is up; True if it was set."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
+    return event.is_set()
+
+
+class Service:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        channels: Sequence[Channel] = (),
+        routes: Sequence[BaseRoute] = (),
+        interpreter: Interpreter | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        metrics: Metrics | None = None,
+        catalogue_check_seconds: float | None = None,
+    ) -> None:
+        self.settings = settings
+        self.channels = {channel.platform: channel for channel in channels}
+        self.routes = list(routes)
+        self.interpreter = interpreter
+        self.clock = clock
+        self.metrics = metrics or Metrics()
+        self.catalogue_check_seconds = catalogue_check_seconds
+        """How often to look for stock catalogue changes; None: as often as the assistant allows."""
+        self.assistant: Assistant | None = None
+        self.router: Router | None = None
+        """Runs turns for the channels (`await service.router.receive(incoming, channel)`), once the assistant is
+        loaded; it reports every turn to the metrics."""
+        self.worker: DeliveryWorker | None = None
+        """The outbox delivery worker, once running (`wake()` it when a turn queued messages)."""
+        self.url = ""
+        """Where the HTTP server listens, e.g. http://127.0.0.1:8080 (set once it does)."""
+        self.started = asyncio.Event()
+        """Set when the assistant is loaded and delivery runs (readiness, for in-process callers)."""
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Serve until `stop` is set, then shut down cleanly. Raises ServiceError if a part fails."""
+        listener = listen(self.settings.http_host, self.settings.http_port)
+        host, port = listener.getsockname()[:2]
+        self.url = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+        server = EmbeddedServer(
+            uvicorn.Config(
+                create_app(self.metrics, {"database": self._database_ready, "nlu": self._nlu_ready}, before_scrape=self._measure_outbox, routes=self.routes),
+                log_config=None,  # our handler (bot/logs.py) with its redaction filter gets uvicorn's records too
+                access_log=False,  # probes and scrapes every few seconds are noise
+                lifespan="off",
+                server_header=False,
+                timeout_graceful_shutdown=int(GRACE_SECONDS),
+            )
+        )
+        serving = asyncio.create_task(server.serve(sockets=[listener]), name="http")
+        log.info("listening on %s", self.url)
+        inbound_stop, delivery_stop = asyncio.Event(), asyncio.Event()
+        inbound: list[asyncio.Task[None]] = []
+        background: list[asyncio.Task[None]] = []
+        try:
+            self.assistant = await self._open_assistant()
+            self.router = Router(self.assistant.database, self.assistant.dialogue, clock=self.clock, on_turn=self.metrics.observe_turn)
+            self.worker = DeliveryWorker(self.assistant.database, self.channels, clock=self.clock, on_failure=self.metrics.record_delivery_failure)
+            background = [
+                asyncio.create_task(self.worker.run(delivery_stop), name="delivery"),
+                asyncio.create_task(self._keep_catalogue_fresh(delivery_stop), name="catalogue"),
+            ]
+            inbound = [
+                asyncio.create_task(channel.poll(inbound_stop), name=f"poll {platform}")
+                for platform, channel in self.channels.items()
+                if isinstance(channel, PollingChannel)
+            ]
+            self.started.set()
+            log.info("ready: delivering to %s", ", ".join(sorted(self.channels)) or "no channel yet")
+            stopping = asyncio.create_task(stop.wait())
+            done, _ = await asyncio.wait([stopping, serving, *inbound, *background], return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            ended = [task for task in done if task is not stopping]
+            if ended:
+                raise ServiceError(f"{ended[0].get_name()} stopped unexpectedly") from _exception_of(ended[0])
+            log.info("stopping")
+        finally:
+            await self._shutdown(server, serving, inbound_stop, inbound, delivery_stop, background)
+
+    async def _open_assistant(self) -> Assistant:
+        await self._check_schema()
+        # Loading (or retraining) the model is seconds of CPU work: in a thread, so /healthz keeps answering.
+        interpreter = self.interpreter or await asyncio.to_thread(load_interpreter, self.settings)
+        return await open_assistant(self.settings, interpreter=interpreter, clock=self.clock)
+
+    async def _check_schema(self) -> None:
+        database = Database(self.settings.resolved_database_url)
+        try:
+            current, head = await migrate.current_revision(database), migrate.head_revision()
+        finally:
+            await database.dispose()
+        if current != head:
+            raise ServiceError(f"the database schema is at {current or 'nothing'}, this code needs {head}: run `backoffice db upgrade`")
+
+    async def _shutdown(
+        self,
+        server: EmbeddedServer,
+        serving: asyncio.Task[None],
+        inbound_stop: asyncio.Event,
+        inbound: list[asyncio.Task[None]],
+        delivery_stop: asyncio.Event,
+        background: list[asyncio.Task[None]],
+    ) -> None:
+        server.should_exit = True  # stop accepting; requests in progress get GRACE_SECONDS to finish
+        inbound_stop.set()
+        await _finish([serving, *inbound], "receiving")
+        delivery_stop.set()  # only now: turns that just finished may have queued messages
+        await _finish(background, "delivery")
+        if self.assistant is not None:
+            await self.assistant.close()
+        log.info("stopped")
+
+    async def _database_ready(self) -> bool:
+        if self.assistant is None:
+            return False
+        async with self.assistant.database.reading() as session:
+            await session.execute(text("SELECT 1"))
+        return True
+
+    async def _nlu_ready(self) -> bool:
+        return self.assistant is not None
+
+    async def _measure_outbox(self) -> None:
+        if self.assistant is None:
+            return
+        async with self.assistant.database.reading() as session:
+            counts = await outbox.depth(session)
+        self.metrics.set_outbox_depth(counts[OutboxStatus.PENDING], counts[OutboxStatus.DEAD])
+
+    async def _keep_catalogue_fresh(self, stop: asyncio.Event) -> None:
+        assert self.assistant is not None
+        every = self.catalogue_check_seconds or self.assistant.catalogue_check_seconds
+        while not await _wait(stop, every):
+            try:
+                await self.assistant.refresh_catalogue()
+            except Exception:  # a failed check is retried at the next interval; the old catalogue still works
+                log.warning("checking the stock catalogue failed", exc_info=True)
+
+
+def _exception_of(task: asyncio.Task[object]) -> BaseException | None:
+    return None if task.cancelled() else task.exception()
+
+
+async def _finish(tasks: list[asyncio.Task[None]], what: str) -> None:
+    """Wait for the tasks to end by themselves, then cancel what is left after the grace period."""
+    if not tasks:
+        return
+    _, late = await asyncio.wait(tasks, timeout=GRACE_SECONDS)
+    for task in late:
+        log.warning("%s: %s did not stop within %.0f s; cancelling it", what, task.get_name(), GRACE_SECONDS)
+        task.cancel()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    for task, result in zip(tasks, results, strict=True):
+        if isinstance(result, Exception):
+            log.error("%s: %s failed while stopping", what, task.get_name(), exc_info=result)
+
+
+async def serve_until_signalled(settings: Settings) -> None:
+    """Run the service until SIGTERM or SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def on_signal(number: signal.Signals) -> None:
+        log.info("%s received", number.name)
+        stop.set()
+
+    for number in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(number, on_signal, number)
+    await Service(settings).run(stop)
+
+
+def run_service(settings: Settings) -> int:
+    """`backoffice run`: configure logging, serve until a signal; the process exit code (0: stopped cleanly)."""
+    configure_logging(settings.log_level, settings.log_format, secrets=secret_values(settings))
+    try:
+        asyncio.run(serve_until_signalled(settings))
+    except ServiceError as error:
+        log.error("service failed: %s", error, exc_info=error.__cause__ is not None)
+        return 1
+    except Exception:
+        log.exception("service failed")
+        return 1
+    return 0
