@@ -12,6 +12,9 @@ from typing import Annotated, TypeVar
 from zoneinfo import ZoneInfo
 
 import typer
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings, SettingsError, load_settings
 from nlu.cli import app as nlu_app
@@ -19,6 +22,7 @@ from storage import migrate
 from storage.database import Database
 from storage.errors import DomainError
 from storage.leave import ensure_leave_types
+from storage.people import Employee
 
 T = TypeVar("T")
 
@@ -160,6 +164,76 @@ def import_file(
     typer.echo(str(report))
 
 
+class ChatPlatform(enum.StrEnum):
+    telegram = "telegram"
+    slack = "slack"
+
+
+async def employee_by_email(session: AsyncSession, email: str) -> Employee:
+    from storage.errors import NotFound
+    from storage.people import find_by_email
+
+    employee = await find_by_email(session, email)
+    if employee is None:
+        raise NotFound(f"no employee with the email {email}")
+    return employee
+
+
+@app.command("link-code")
+def link_code(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The employee's email.")],
+    platform: Annotated[ChatPlatform | None, typer.Option(help="Only for this platform [default: any].")] = None,
+) -> None:
+    """Print a one-time code that links a chat account to the employee (it works once, for 15 minutes)."""
+    from storage import linking
+
+    settings = settings_from(ctx)
+
+    async def work(database: Database) -> tuple[Employee, linking.IssuedCode]:
+        await upgrade_database(database)
+        async with database.transaction() as session:
+            employee = await employee_by_email(session, email)
+            return employee, await linking.issue(session, employee, platform=platform.value if platform else None)
+
+    employee, issued = run_with_database(settings, work)
+    zone = ZoneInfo(settings.timezone)
+    until = issued.expires_at.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone)
+    typer.echo(f"Link code for {employee.name} <{employee.email}>: {issued.code}")
+    typer.echo(f"It works once, until {until:%Y-%m-%d %H:%M} ({settings.timezone}). In a direct chat with the assistant send:")
+    if platform in (None, ChatPlatform.telegram):
+        typer.echo(f"  Telegram: /link {issued.code}")
+    if platform in (None, ChatPlatform.slack):
+        typer.echo(f"  Slack:    link {issued.code}")
+
+
+@app.command()
+def unlink(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The employee's email.")],
+    platform: Annotated[ChatPlatform, typer.Argument(help="The chat platform whose account to remove.")],
+) -> None:
+    """Remove the employee's chat account on a platform (audited); a new link code links one again."""
+    from storage import linking
+
+    async def work(database: Database) -> tuple[Employee, list[str]]:
+        await upgrade_database(database)
+        async with database.transaction() as session:
+            employee = await employee_by_email(session, email)
+            return employee, await linking.unlink(session, employee, platform.value, via="command line")
+
+    employee, removed = run_with_database(settings_from(ctx), work)
+    typer.echo(f"Unlinked {platform.value} account {', '.join(removed)} from {employee.name} <{employee.email}>")
+
+
+def printable_url(url: str) -> str:
+    """A database URL fit to print: without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(a database URL that can't be read)"
+
+
 def parse_moment(value: str | None, settings: Settings) -> datetime | None:
     """A local date-time (company time zone) given on the command line, as naive UTC."""
     if value is None:
@@ -175,7 +249,10 @@ def parse_moment(value: str | None, settings: Settings) -> datetime | None:
 
 def run_chat(settings: Settings, email: str, script: Path | None, now: datetime | None) -> None:
     from bot.assistant import open_assistant
-    from bot.channels.console import HELP, ConsoleChat
+    from bot.channels.console import HELP, PLATFORM, ConsoleChat
+    from bot.delivery import DeliveryWorker
+    from bot.directory import Directory
+    from bot.router import Router
     from storage.base import utcnow
 
     clock = (lambda: now) if now is not None else utcnow
@@ -184,7 +261,9 @@ def run_chat(settings: Settings, email: str, script: Path | None, now: datetime 
     async def chat() -> None:
         assistant = await open_assistant(settings, clock=clock)
         try:
-            console = ConsoleChat(assistant.database, assistant.dialogue, clock=clock)
+            router = Router(assistant.database, assistant.dialogue, clock=clock)
+            console = ConsoleChat(router, Directory(assistant.database), clock=clock)
+            console.deliver_outbox = DeliveryWorker(assistant.database, {PLATFORM: console}, clock=clock).run_once
             if interactive:
                 console.write(HELP)
             if not await console.switch(email):
@@ -236,7 +315,7 @@ def demo(
     moment = parse_moment(now, settings)
     day = moment.date() if moment is not None else today_in(settings)
     summary = run_with_database(settings, lambda database: seed_demo_company(database, day))
-    typer.echo(f"Demo company ready in {settings.resolved_database_url}")
+    typer.echo(f"Demo company ready in {printable_url(settings.resolved_database_url)}")
     typer.echo(str(summary))
     run_chat(settings, as_ or demo_login(summary), None, moment)
 
@@ -248,6 +327,78 @@ def demo_login(summary: object) -> str:
     if not emails:
         raise typer.BadParameter("the demo company has no one to log in as; pass --as EMAIL")
     return emails[0]
+
+
+@app.command()
+def run(ctx: typer.Context) -> None:
+    """Run the assistant as a service: outbox delivery and the HTTP server (GET /healthz, /readyz, /metrics on
+    HTTP_HOST:HTTP_PORT) until SIGTERM or Ctrl+C, which finish the work in progress and exit 0."""
+    from bot.service import run_service
+
+    raise typer.Exit(run_service(settings_from(ctx)))
+
+
+outbox_app = typer.Typer(help="Messages still to be delivered, and failed ones (never their text).")
+app.add_typer(outbox_app, name="outbox")
+OUTBOX_REASON_WIDTH = 80
+
+
+@outbox_app.callback(invoke_without_command=True)
+def outbox_list(
+    ctx: typer.Context,
+    failed: Annotated[bool, typer.Option("--failed", help="Only the failed (dead-lettered) messages.")] = False,
+) -> None:
+    """List pending and failed messages: id, status, recipient, platform, attempts, due time (UTC) and the reason of
+    the last failure. `backoffice outbox retry ID` sends a failed one again."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from storage import outbox
+    from storage.outbox import OutboxStatus
+
+    statuses = (OutboxStatus.DEAD,) if failed else (OutboxStatus.PENDING, OutboxStatus.DEAD)
+
+    async def work(database: Database) -> tuple[dict[OutboxStatus, int], list[outbox.Listed]]:
+        await upgrade_database(database)
+        async with database.reading() as session:
+            return await outbox.depth(session), await outbox.listing(session, statuses)
+
+    depth, rows = run_with_database(settings_from(ctx), work)
+    typer.echo(f"pending: {depth[OutboxStatus.PENDING]}, failed: {depth[OutboxStatus.DEAD]}")
+    if not rows:
+        return
+    header = ("id", "status", "kind", "recipient", "platform", "attempts", "due (UTC)", "reason")
+    table = [header] + [
+        (
+            str(row.id),
+            "failed" if row.status is OutboxStatus.DEAD else row.status.value,
+            row.kind.value,
+            row.recipient,
+            row.platform or "-",
+            str(row.attempts),
+            f"{row.due_at:%Y-%m-%d %H:%M:%S}",
+            row.reason[:OUTBOX_REASON_WIDTH],
+        )
+        for row in rows
+    ]
+    widths = [max(len(line[column]) for line in table) for column in range(len(header))]
+    for line in table:
+        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
+
+
+@outbox_app.command("retry")
+def outbox_retry(
+    ctx: typer.Context, message_id: Annotated[int, typer.Argument(help="The id `backoffice outbox` shows.")]
+) -> None:
+    """Send a failed message again, with a fresh set of attempts (audited)."""
+    from storage import outbox
+
+    async def work(database: Database) -> None:
+        await upgrade_database(database)
+        async with database.transaction() as session:
+            await outbox.requeue(session, message_id)
+
+    run_with_database(settings_from(ctx), work)
+    typer.echo(f"outbox message {message_id} is queued again")
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ Every mode prepares a fresh database (an SQLite file in a temporary directory, o
 that is dropped afterwards), migrates it, seeds the demo company and loads the NLU model (trained once, cached). The
 demo employees then chat at the same time, one asyncio task each, through ``Dialogue.handle`` exactly as a channel
 drives it: scripted multi-turn conversations in their own languages (and some in English), with a unique event id
-per message and now and then a retried delivery of the same id, which must be dropped.
+per message and now and then a retried delivery of the same id, which must get the recorded replies, running nothing.
 
 Load model: each user sends at the times of a Poisson process (``--rate`` messages/s per process shared by its
 users), but never before the reply to their previous message has come back, so a slow core falls behind the
@@ -74,7 +74,8 @@ class Step:
     intent: str
     """What the person means; checked against the model before the run."""
     press: str | None = None
-    """Press the button with this payload in the last replies (``text`` is its label then) instead of typing."""
+    """Press the button whose payload starts with this in the last replies (``text`` is its label then) instead of
+    typing."""
 
 
 def say(text: str, intent: str) -> Step:
@@ -215,9 +216,9 @@ class SimulatedUser:
         step = next(self.steps)
         payload = None
         if step.press is not None:
-            labels = {button.payload: button.label for reply in self.last for button in reply.buttons}
-            if step.press in labels:
-                payload = step.press
+            # Form buttons carry their form instance ("form:no:<instance>"): press the one shown last time.
+            shown = [button.payload for reply in self.last for button in reply.buttons]
+            payload = next((shown_payload for shown_payload in shown if shown_payload.startswith(step.press)), None)
         self.events += 1
         return Incoming(
             platform=PLATFORM,
@@ -246,13 +247,16 @@ class SimulatedUser:
     async def _send(self, dialogue: Dialogue, incoming: Incoming, results: Results, *, retry: bool) -> list[Reply]:
         started = time.perf_counter()
         try:
-            replies = await dialogue.handle(incoming)
+            turn = await dialogue.handle(incoming)
         except Exception as error:  # noqa: BLE001 - any failure of the core is what we count
             replies = []
             results.error(f"{type(error).__name__}: {str(error)[:120]}")
         else:
-            if retry and replies:
-                results.error("a retried delivery was answered again")
+            replies = list(turn.replies)
+            if turn.error_id is not None:
+                results.error("a turn failed (apology with an error id)")
+            elif retry and not turn.replayed:
+                results.error("a retried delivery was run again")
             elif not retry and not replies:
                 results.error("no reply to a new message")
         results.latencies_ms.append((time.perf_counter() - started) * 1000)

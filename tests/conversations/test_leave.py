@@ -12,11 +12,12 @@ from sqlalchemy import func, select
 
 from actions.i18n import Translator
 from actions.leave import span
+from actions.payloads import FormAnswer, SlotChoice, decode, decode_as
 from storage import leave
 from storage.database import Database
 from storage.leave import LeaveBalance, LeaveRequest, LeaveStatus
 from storage.people import Employee
-from tests.conversations.conftest import Chat
+from tests.conversations.conftest import Chat, Said
 from tests.factories import Company
 
 TODAY = date(2026, 11, 23)
@@ -39,6 +40,13 @@ async def balance_of(database: Database, employee: Employee, kind: str) -> Leave
                 LeaveBalance.employee_id == employee.id, LeaveBalance.leave_type == kind, LeaveBalance.year == 2026
             )
         )
+
+
+def instance_of(said: Said) -> str:
+    """The one form instance that all the buttons of these replies belong to."""
+    found = {press.instance for button in said.buttons if isinstance(press := decode(button.payload), FormAnswer | SlotChoice)}
+    assert len(found) == 1, found
+    return found.pop()
 
 
 async def file_leave(database: Database, employee: Employee, kind: str, start: date, end: date) -> LeaveRequest:
@@ -72,7 +80,8 @@ async def test_sick_leave_tomorrow_in_one_message_is_approved_at_once_and_the_ma
     assert "Sick leave, Tue 24 Nov: 1 working day." in said.text
     assert "13 days will be left" in said.text
     assert "no approval" in said.text
-    assert [button.payload for button in said.buttons] == ["form:yes", "form:no"]
+    instance = instance_of(said)
+    assert [decode(button.payload) for button in said.buttons] == [FormAnswer(instance, yes=True), FormAnswer(instance, yes=False)]
     assert await requests_of(database, company.alice) == []
 
     said = await chat.press(company.alice, "Yes")
@@ -93,8 +102,7 @@ async def test_sick_leave_tomorrow_in_one_message_is_approved_at_once_and_the_ma
 async def test_annual_leave_asked_step_by_step_in_russian(chat: Chat, company: Company, database: Database) -> None:
     said = await chat.say(company.bob, "хочу взять отгул")
     assert "Какой отпуск вам нужен?" in said.text
-    assert said.button("Ежегодный отпуск").payload == "slot:leave_request:leave_type:annual"
-    assert said.button("Больничный").payload == "slot:leave_request:leave_type:sick"
+    assert {decode_as(SlotChoice, button.payload) for button in said.buttons} == {SlotChoice(instance_of(said), n) for n in range(5)}
 
     said = await chat.press(company.bob, "Ежегодный отпуск")
     assert "На какие дни оформить ежегодный отпуск?" in said.text
@@ -103,7 +111,7 @@ async def test_annual_leave_asked_step_by_step_in_russian(chat: Chat, company: C
     assert f"Ежегодный отпуск, {span(RU, date(2026, 12, 14), date(2026, 12, 18))}: 5 рабочих дней." in said.text
     assert "Останется 19 дней." in said.text
     assert "Согласовывать будет Maria Manager." in said.text
-    assert said.button("Да").payload == "form:yes"
+    assert decode(said.button("Да").payload) == FormAnswer(instance_of(said), yes=True)
 
     said = await chat.say(company.bob, "да")
     [request] = await requests_of(database, company.bob)
@@ -159,7 +167,7 @@ async def test_a_date_in_the_past_is_refused_and_the_dates_asked_again(
     said = await chat.say(company.alice, "annual leave on 10.11.2026")
     assert "10 Nov 2026 is in the past" in said.text
     assert "For which days do you need annual leave?" in said.text
-    assert not any(button.payload == "form:yes" for button in said.buttons)
+    assert not any(decode_as(FormAnswer, button.payload) for button in said.buttons)
 
     said = await chat.say(company.alice, "from 14 to 18 December")
     assert "Annual leave, Mon 14 Dec – Fri 18 Dec: 5 working days." in said.text
@@ -186,7 +194,7 @@ async def test_overlapping_leave_is_refused_in_greek_before_the_confirmation(
     said = await chat.say(company.alice, "θέλω κανονική άδεια από 16 έως 22 Δεκεμβρίου")
     assert f"(αίτηση #{existing.id})" in said.text
     assert "Για ποιες μέρες θέλετε κανονική άδεια;" in said.text
-    assert not any(button.payload == "form:yes" for button in said.buttons)
+    assert not any(decode_as(FormAnswer, button.payload) for button in said.buttons)
     assert [r.id for r in await requests_of(database, company.alice)] == [existing.id]
 
 
