@@ -65,6 +65,8 @@ class ActionContext:
     checked: dict[str, Any] = field(default_factory=dict)
     """What a form's check() just worked out, for its confirm() right after in the same turn (so it is not
     queried twice); confirm() takes it out, so it never outlives that step."""
+    queued: bool = False
+    """Messages for the outbox were queued in this turn (the delivery worker can start on them at once)."""
 
     @property
     def language(self) -> str:
@@ -113,6 +115,7 @@ class ActionContext:
     ) -> None:
         """Queue a message for someone else, written in their language; delivered by the outbox worker."""
         reply = build(Translator(recipient.language))
+        self.queued = True
         await outbox.enqueue(
             self.session,
             recipient.id,
@@ -138,6 +141,7 @@ class ActionContext:
         for message, language in await outbox.queued_with_live_key(self.session, key):
             message.payload, message.live_key = outcome(language), None
         for sent, language in await live.close(self.session, key, now=self.now):
+            self.queued = True
             await outbox.enqueue_edit(self.session, sent, outcome(language), now=self.now)
 
 

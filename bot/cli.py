@@ -47,6 +47,11 @@ def _load(ctx: typer.Context) -> None:
     except SettingsError as exc:
         typer.echo(f"error: invalid setting: {exc}", err=True)
         raise typer.Exit(2) from None
+    from bot.logs import configure_logging
+
+    # Every command logs through the one redacting handler; only warnings, so they don't clutter a chat in the
+    # terminal (`backoffice run` sets LOG_LEVEL's level itself).
+    configure_logging("WARNING", ctx.obj.log_format, secrets=ctx.obj.secret_values)
 
 
 def run_with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:

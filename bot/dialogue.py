@@ -137,7 +137,10 @@ class Dialogue:
         await self._turn(ctx, state, incoming)
         state["lang"] = ctx.language
         snapshot.data = state
-        turn = Turn(self._outgoing(ctx, incoming), ctx.language, understanding.intent, employee.id, identity.id, identity.private_address)
+        turn = Turn(
+            self._outgoing(ctx, incoming), ctx.language, understanding.intent, employee.id, identity.id, identity.private_address,
+            queued=ctx.queued,
+        )
         if incoming.event_id and not await conversations.first_sighting(
             session, incoming.platform, incoming.event_id, now=now, replies=turn.record()
         ):

@@ -45,6 +45,10 @@ class Incoming:
     """The platform's id for this update; a retried delivery with the same id gets the same replies again."""
     thread_id: str | None = None
     """The thread the message was written in (Slack); replies in this chat go to the same thread."""
+    team_id: str | None = None
+    """The workspace the sender belongs to (Slack's team id), recorded when they link their account."""
+    language: str | None = None
+    """The platform's idea of the sender's language (Telegram's language_code), for people not known yet."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "text", sanitize_text(self.text))
@@ -89,6 +93,8 @@ class Turn:
     private_chat: str | None = None
     """The speaker's known one-to-one chat on this platform (a chat id), if any."""
     replayed: bool = False
+    queued: bool = False
+    """Messages for other people (or edits) were queued in the outbox: worth waking the delivery worker."""
     """A retried delivery: these are the replies recorded the first time; nothing ran again."""
     error_id: str | None = None
     """Set when the turn failed and was rolled back: the id quoted to the person and written to the log."""

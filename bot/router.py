@@ -6,7 +6,8 @@ private chat on the same platform (the one they last wrote to us from, else the 
 the group gets only a notice. If the private chat can't be reached (never opened, bot blocked), the group gets
 a pointer ("open a direct chat with me first"), never the content, and the identity is marked unreachable.
 Messages carrying live buttons have their platform reference recorded (storage/live.py), so they can be edited
-once the record they act on is decided.
+once the record they act on is decided. A link command with a one-time code (`/start CODE`, `/link CODE`,
+`link CODE`) links the sender's account here, for every platform alike, before any dialogue.
 
 A transient delivery error propagates to the adapter: the turn is already recorded with its event id, so the
 platform's retry of the delivery re-sends the same replies and runs nothing twice.
@@ -27,7 +28,8 @@ from actions.i18n import Translator
 from actions.replies import Reply
 from bot.channels.base import Address, Channel, PermanentDeliveryError
 from bot.dialogue import Dialogue
-from bot.messages import Destination, Incoming, Turn
+from bot.linking import Linker, link_code_in
+from bot.messages import Destination, Incoming, Outgoing, Turn
 from storage import conversations, live, outbox
 from storage.base import utcnow
 from storage.database import Database
@@ -70,10 +72,17 @@ class Router:
         self.dialogue = dialogue
         self.clock = clock
         self.on_turn = on_turn
+        self.linker = Linker(database, clock=clock, default_language=dialogue.default_language)
 
     async def receive(self, incoming: Incoming, channel: Channel) -> Receipt:
         started = time.perf_counter()
-        turn = await self.dialogue.handle(incoming)
+        code = link_code_in(incoming.text) if incoming.payload is None else None
+        if code is not None:
+            # Redeeming twice (a retried delivery) welcomes again: nothing to de-duplicate.
+            reply = await self.linker.link(incoming, code, team_id=incoming.team_id, language=incoming.language)
+            turn = Turn((Outgoing(reply),), incoming.language or self.dialogue.default_language, intent="link")
+        else:
+            turn = await self.dialogue.handle(incoming)
         if self.on_turn is not None:
             self.on_turn(incoming.platform, turn, time.perf_counter() - started)
         return Receipt(turn, await self._deliver(turn, incoming, channel))

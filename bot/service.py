@@ -15,7 +15,7 @@ import logging
 import signal
 import socket
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 import uvicorn
@@ -26,12 +26,13 @@ from bot.assistant import Assistant, load_interpreter, open_assistant
 from bot.channels.base import Channel
 from bot.delivery import DeliveryWorker
 from bot.logs import configure_logging
+from bot.messages import Turn
 from bot.metrics import Metrics
 from bot.router import Router
 from bot.server import create_app
 from bot.settings import Settings
 from nlu import Interpreter
-from storage import migrate, outbox
+from storage import conversations, migrate, outbox
 from storage.base import utcnow
 from storage.database import Database
 from storage.outbox import OutboxStatus
@@ -40,6 +41,10 @@ log = logging.getLogger(__name__)
 
 GRACE_SECONDS = 10.0
 """How long requests in progress, and the delivery worker's last batch, may take to finish when stopping."""
+KEEP_DELIVERY_IDS = timedelta(days=2)
+"""How long a delivery id and the replies kept with it are remembered: platforms retry within minutes (Slack) or
+hours (Telegram), and the replies may be private (a balance, a payslip), so no longer than that."""
+HOUSEKEEPING_SECONDS = 3600.0
 
 
 @runtime_checkable
@@ -70,12 +75,6 @@ def listen(host: str, port: int) -> socket.socket:
         return socket.create_server((host, port), family=family)
     except OSError as error:
         raise ServiceError(f"can't listen on {host}:{port}: {error.strerror or error}") from None
-
-
-def secret_values(settings: Settings) -> list[str]:
-    """The configured credentials, which the log filter removes wherever they appear."""
-    secrets = (settings.slack_bot_token, settings.slack_signing_secret, settings.telegram_bot_token, settings.telegram_webhook_secret)
-    return [secret.get_secret_value() for secret in secrets if secret is not None]
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> bool:
@@ -139,11 +138,12 @@ class Service:
         background: list[asyncio.Task[None]] = []
         try:
             self.assistant = await self._open_assistant()
-            self.router = Router(self.assistant.database, self.assistant.dialogue, clock=self.clock, on_turn=self.metrics.observe_turn)
             self.worker = DeliveryWorker(self.assistant.database, self.channels, clock=self.clock, on_failure=self.metrics.record_delivery_failure)
+            self.router = Router(self.assistant.database, self.assistant.dialogue, clock=self.clock, on_turn=self._observe_turn)
             background = [
                 asyncio.create_task(self.worker.run(delivery_stop), name="delivery"),
                 asyncio.create_task(self._keep_catalogue_fresh(delivery_stop), name="catalogue"),
+                asyncio.create_task(self._forget_old_deliveries(delivery_stop), name="housekeeping"),
             ]
             inbound = [
                 asyncio.create_task(channel.poll(inbound_stop), name=f"poll {platform}")
@@ -212,6 +212,24 @@ class Service:
             counts = await outbox.depth(session)
         self.metrics.set_outbox_depth(counts[OutboxStatus.PENDING], counts[OutboxStatus.DEAD])
 
+    def _observe_turn(self, platform: str, turn: Turn, seconds: float) -> None:
+        self.metrics.observe_turn(platform, turn, seconds)
+        if turn.queued and self.worker is not None:
+            self.worker.wake()  # notifications go out now, not at the worker's next poll
+
+    async def _forget_old_deliveries(self, stop: asyncio.Event) -> None:
+        assert self.assistant is not None
+        while True:
+            try:
+                async with self.assistant.database.transaction() as session:
+                    forgotten = await conversations.forget_events(session, seen_before=self.clock() - KEEP_DELIVERY_IDS)
+                if forgotten:
+                    log.info("forgot %d delivery ids older than %s", forgotten, KEEP_DELIVERY_IDS)
+            except Exception:  # retried at the next interval; keeping them a while longer loses nothing
+                log.warning("forgetting old delivery ids failed", exc_info=True)
+            if await _wait(stop, HOUSEKEEPING_SECONDS):
+                return
+
     async def _keep_catalogue_fresh(self, stop: asyncio.Event) -> None:
         assert self.assistant is not None
         every = self.catalogue_check_seconds or self.assistant.catalogue_check_seconds
@@ -256,7 +274,7 @@ async def serve_until_signalled(settings: Settings) -> None:
 
 def run_service(settings: Settings) -> int:
     """`backoffice run`: configure logging, serve until a signal; the process exit code (0: stopped cleanly)."""
-    configure_logging(settings.log_level, settings.log_format, secrets=secret_values(settings))
+    configure_logging(settings.log_level, settings.log_format, secrets=settings.secret_values)
     try:
         asyncio.run(serve_until_signalled(settings))
     except ServiceError as error:

@@ -78,6 +78,12 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite:///{self.data_dir / 'backoffice.sqlite3'}"
 
+    @property
+    def secret_values(self) -> list[str]:
+        """The configured credentials, which the log filter removes wherever they appear."""
+        secrets = (self.slack_bot_token, self.slack_signing_secret, self.telegram_bot_token, self.telegram_webhook_secret)
+        return [secret.get_secret_value() for secret in secrets if secret is not None]
+
 
 def load_settings(**overrides: object) -> Settings:
     """Build the settings, turning a validation failure into one readable line per bad variable."""

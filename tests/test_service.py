@@ -14,7 +14,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
@@ -36,11 +36,13 @@ from bot.service import Service, ServiceError
 from bot.settings import Settings, SettingsError, load_settings
 from nlu import Interpreter
 from storage import outbox, people
+from storage.conversations import SeenEvent
 from storage.database import Database
 from storage.outbox import OutboxMessage, OutboxStatus
 from storage.people import Platform
 from storage.stock import StockItem
 from tests.channels.recording import RecordingChannel
+from tests.conversations.conftest import NOW
 from tests.factories import make_company
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -346,6 +348,51 @@ async def test_the_service_keeps_the_nlu_stock_catalogue_fresh(database_url: str
         finally:
             await database.dispose()
         await until(lambda: assistant.catalogue is not None and assistant.catalogue[0] == items_at_start + 1)
+    finally:
+        stop.set()
+        async with asyncio.timeout(30):
+            await running
+
+
+async def test_a_turn_that_queues_a_notification_wakes_the_worker_and_old_delivery_ids_are_forgotten(
+    database_url: str, service_directory: Path, interpreter: Interpreter
+) -> None:
+    prepared = await prepare(database_url, service_directory)
+    database = Database(database_url)
+    try:
+        async with database.transaction() as session:
+            session.add(SeenEvent(platform="telegram", event_id="old", seen_at=NOW - timedelta(days=3), replies={}))
+            session.add(SeenEvent(platform="telegram", event_id="recent", seen_at=NOW - timedelta(hours=1), replies={}))
+            maria = await people.find_by_email(session, "maria@example.com")
+            assert maria is not None
+            await people.link_identity(session, maria, Platform.TELEGRAM, "maria-tg")
+    finally:
+        await database.dispose()
+    channel = RecordingChannel("telegram")
+    service = Service(prepared.settings, channels=[channel], interpreter=interpreter, clock=lambda: NOW)
+    stop = asyncio.Event()
+    running = asyncio.create_task(service.run(stop))
+    try:
+        async with asyncio.timeout(30):
+            await service.started.wait()
+        assert service.router is not None and service.worker is not None
+        service.worker.poll_interval = 3600.0  # from now on only a wake-up makes the worker look again
+        await asyncio.sleep(0.1)  # let the worker go back to its (now hour-long) pause
+
+        said = await service.router.receive(Incoming("telegram", "alice-tg", "alice-tg", private=True, text="hello"), channel)
+        assert not said.turn.queued
+        said = await service.router.receive(Incoming("telegram", "alice-tg", "alice-tg", private=True, text="I need sick leave tomorrow"), channel)
+        said = await service.router.receive(Incoming("telegram", "alice-tg", "alice-tg", private=True, text="yes"), channel)
+        assert said.turn.queued  # Maria, her manager, is told
+        await until(lambda: any(sent.address.chat_id == "dm:maria-tg" for sent in channel.sent), seconds=10)
+
+        remembered = Database(database_url)
+        try:
+            async with remembered.reading() as session:
+                kept = set(await session.scalars(select(SeenEvent.event_id)))
+        finally:
+            await remembered.dispose()
+        assert kept == {"recent"}  # the housekeeping ran at start: three-day-old ids (and their replies) are gone
     finally:
         stop.set()
         async with asyncio.timeout(30):
