@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ForeignKey, String, insert, select
+from sqlalchemy import ForeignKey, String, Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -24,7 +24,7 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
-_INSERT = insert(AuditEntry)
+_INSERT = insert(cast(Table, AuditEntry.__table__))
 """Core, built once: an audit row is written on every change and every payslip view, and the ORM's unit of work
 would cost more than the row."""
 

@@ -5,8 +5,8 @@ Run: ``python tests/benchmarks/conversation_benchmark.py [--mode all|sqlite|post
 
 Every mode prepares a fresh database (an SQLite file in a temporary directory, or a fresh schema of ``--postgres``
 that is dropped afterwards), migrates it, seeds the demo company and loads the NLU model (trained once, cached). The
-demo employees then chat at the same time, one asyncio task each, through ``Dialogue.handle`` exactly as a channel
-drives it: scripted multi-turn conversations in their own languages (and some in English), with a unique event id
+demo employees then chat at the same time, one asyncio task each, through ``Router.receive`` exactly as a channel
+adapter drives it (the replies go to a channel that only counts them): scripted multi-turn conversations in their own languages (and some in English), with a unique event id
 per message and now and then a retried delivery of the same id, which must get the recorded replies, running nothing.
 
 Load model: each user sends at the times of a Poisson process (``--rate`` messages/s per process shared by its
@@ -46,8 +46,9 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from actions.replies import Reply  # noqa: E402
 from bot.assistant import open_assistant  # noqa: E402
-from bot.dialogue import Dialogue  # noqa: E402
+from bot.channels.base import Address  # noqa: E402
 from bot.messages import Incoming  # noqa: E402
+from bot.router import Router  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from nlu import Interpreter  # noqa: E402
 from nlu.cli import PACKAGE_DATA  # noqa: E402
@@ -231,7 +232,7 @@ class SimulatedUser:
             event_id=f"bench:{self.chat_id}:{self.events}",
         )
 
-    async def run(self, dialogue: Dialogue, budget: Budget, results: Results, rate_per_user: float) -> None:
+    async def run(self, router: Router, budget: Budget, results: Results, rate_per_user: float) -> None:
         next_at = time.perf_counter() + (self.random.expovariate(rate_per_user) if rate_per_user else 0.0)
         while True:
             if rate_per_user:
@@ -240,19 +241,19 @@ class SimulatedUser:
             if not budget.take():
                 return
             incoming = self.next_incoming()
-            self.last = await self._send(dialogue, incoming, results, retry=False)
+            self.last = await self._send(router, incoming, results, retry=False)
             if self.random.random() < self.retry_share and budget.take():
-                await self._send(dialogue, incoming, results, retry=True)
+                await self._send(router, incoming, results, retry=True)
 
-    async def _send(self, dialogue: Dialogue, incoming: Incoming, results: Results, *, retry: bool) -> list[Reply]:
+    async def _send(self, router: Router, incoming: Incoming, results: Results, *, retry: bool) -> list[Reply]:
         started = time.perf_counter()
         try:
-            turn = await dialogue.handle(incoming)
+            receipt = await router.receive(incoming, COUNTING_CHANNEL)
         except Exception as error:  # noqa: BLE001 - any failure of the core is what we count
             replies = []
             results.error(f"{type(error).__name__}: {str(error)[:120]}")
         else:
-            replies = list(turn.replies)
+            turn, replies = receipt.turn, receipt.replies
             if turn.error_id is not None:
                 results.error("a turn failed (apology with an error id)")
             elif retry and not turn.replayed:
@@ -265,14 +266,36 @@ class SimulatedUser:
         return replies
 
 
+class CountingChannel:
+    """A channel that only counts what it is asked to send: the platform's own time is not ours to measure."""
+
+    platform = PLATFORM
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    async def send(self, address: Address, reply: Reply) -> str:
+        self.sent += 1
+        return str(self.sent)
+
+    async def edit(self, reference: str, reply: Reply) -> None:
+        return None
+
+    async def private_address(self, user_id: str) -> Address | None:
+        return Address(self.platform, f"dm:{user_id}")
+
+
+COUNTING_CHANNEL = CountingChannel()
+
+
 async def run_phase(
-    dialogue: Dialogue, users: list[SimulatedUser], *, messages: int, rate: float, seconds: float
+    router: Router, users: list[SimulatedUser], *, messages: int, rate: float, seconds: float
 ) -> Results:
     results = Results(started=time.perf_counter())
     cpu_started = time.process_time()
     budget = Budget(messages, results.started + seconds)
     rate_per_user = rate / len(users) if rate else 0.0
-    await asyncio.gather(*(user.run(dialogue, budget, results, rate_per_user) for user in users))
+    await asyncio.gather(*(user.run(router, budget, results, rate_per_user) for user in users))
     results.finished = time.perf_counter()
     results.cpu_seconds = time.process_time() - cpu_started
     return results
@@ -357,11 +380,12 @@ async def run_worker(plan: WorkerPlan, ready: Any = None) -> Results:
     try:
         people = await demo_people(assistant.database)
         users = make_users(people, plan.users, offset=plan.user_offset, seed=plan.seed, retry_share=plan.retry_share)
+        router = Router(assistant.database, assistant.dialogue, clock=lambda: NOW)
         if plan.warmup:
-            await run_phase(assistant.dialogue, users, messages=plan.warmup, rate=0.0, seconds=plan.seconds)
+            await run_phase(router, users, messages=plan.warmup, rate=0.0, seconds=plan.seconds)
         if ready is not None:
             await asyncio.to_thread(ready.wait)
-        return await run_phase(assistant.dialogue, users, messages=plan.messages, rate=plan.rate, seconds=plan.seconds)
+        return await run_phase(router, users, messages=plan.messages, rate=plan.rate, seconds=plan.seconds)
     finally:
         await assistant.close()
 
