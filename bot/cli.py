@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings, SettingsError, load_settings
@@ -71,6 +71,14 @@ def run_with_database(settings: Settings, work: Callable[[Database], Awaitable[T
         raise typer.Exit(1) from None
     except OSError as exc:
         typer.echo(f"error: can't reach the database: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except DBAPIError as exc:
+        # The driver's message quotes the statement and its parameters (names, codes): name only the kind.
+        typer.echo(
+            f"error: the database refused the command ({type(exc).__name__}); if it is new or older than this code, "
+            "run `backoffice db upgrade`",
+            err=True,
+        )
         raise typer.Exit(1) from None
 
 

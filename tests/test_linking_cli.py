@@ -126,3 +126,21 @@ def test_demo_prints_the_database_without_its_password(monkeypatch: pytest.Monke
     assert result.exit_code == 0, result.output
     assert "Demo company ready in postgresql://bo:***@db.example/backoffice" in result.output
     assert "s3cret" not in result.output
+
+
+def test_a_database_the_commands_cannot_use_is_one_error_line_naming_the_fix(
+    backend: str, database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    if backend == "sqlite":
+        broken = tmp_path / "not-a-database.sqlite3"
+        broken.write_bytes(b"this is not an SQLite file, but someone's notes" * 100)
+        url = f"sqlite:///{broken}"
+    else:  # a schema that does not exist: nothing can be created in it
+        url = re.sub(r"search_path=[^&]+", "search_path=no_such_schema", database_url)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", url)
+    result = CliRunner().invoke(app, ["outbox"])
+    assert result.exit_code == 1
+    assert result.output.startswith("error: the database refused the command (")
+    assert result.output.strip().endswith("run `backoffice db upgrade`") and len(result.output.strip().splitlines()) == 1
+    assert "SELECT" not in result.output and "CREATE" not in result.output  # the statement is not echoed
