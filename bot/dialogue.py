@@ -110,7 +110,7 @@ class Dialogue:
                 return await self._serve(session, opening, incoming, now, known)
             # Not linked: the retry of a delivery already answered is dropped (there is nothing to re-send that
             # matters, and a stranger should not make us work twice).
-            if incoming.event_id and not await conversations.first_sighting(session, incoming.platform, incoming.event_id, now=now):
+            if incoming.event_id and not await conversations.first_sighting(session, key, incoming.event_id, now=now):
                 return Turn((), known.language, replayed=True)
         return self._not_linked(incoming.text, now)  # after the commit: the NLU needs no lock
 
@@ -142,7 +142,7 @@ class Dialogue:
             queued=ctx.queued,
         )
         if incoming.event_id and not await conversations.first_sighting(
-            session, incoming.platform, incoming.event_id, now=now, replies=turn.record()
+            session, snapshot.key, incoming.event_id, now=now, replies=turn.record()
         ):
             # The same delivery was answered meanwhile (another process, another replica): undo this run; the next
             # attempt finds the recorded replies and re-sends those.

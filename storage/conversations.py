@@ -31,13 +31,18 @@ class ConversationState(Base):
 
 class SeenEvent(Base):
     """Inbound event ids already handled (Slack event ids, Telegram update ids), with the replies of their turn:
-    a retry gets those replies again and runs nothing."""
+    a retry gets those replies again and runs nothing.
+
+    Keyed by the chat and the sender too: the replies may be private, so an id that came again from another person
+    or another chat (an adapter whose ids are unique only per chat, say) is never answered with them."""
 
     __tablename__ = "seen_events"
-    __table_args__ = (UniqueConstraint("platform", "event_id"),)
+    __table_args__ = (UniqueConstraint("platform", "chat_id", "user_id", "event_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     platform: Mapped[str] = mapped_column(String(20))
+    chat_id: Mapped[str] = mapped_column(String(100))
+    user_id: Mapped[str] = mapped_column(String(100))
     event_id: Mapped[str] = mapped_column(String(200))
     seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     replies: Mapped[dict[str, Any] | None] = mapped_column(
@@ -123,7 +128,15 @@ _OPEN_TURN = (
         ),
     )
     # The retry check rides on the same statement; an absent event id (None) matches no row.
-    .outerjoin(SeenEvent, and_(SeenEvent.platform == bindparam("platform"), SeenEvent.event_id == bindparam("event_id")))
+    .outerjoin(
+        SeenEvent,
+        and_(
+            SeenEvent.platform == bindparam("platform"),
+            SeenEvent.chat_id == bindparam("chat_id"),
+            SeenEvent.user_id == bindparam("user_id"),
+            SeenEvent.event_id == bindparam("event_id"),
+        ),
+    )
     .where(
         ChatIdentity.platform == bindparam("identity_platform"),
         ChatIdentity.external_id == bindparam("user_id"),
@@ -207,29 +220,41 @@ _EVENTS = cast(Table, SeenEvent.__table__)
 
 async def first_sighting(
     session: AsyncSession,
-    platform: str,
+    key: ConversationKey,
     event_id: str,
     *,
     now: datetime | None = None,
     replies: dict[str, Any] | None = None,
 ) -> bool:
-    """Record an inbound id (with the replies of its turn, if given): True the first time it is seen, False for
-    every retry of it (and then nothing is recorded)."""
+    """Record an inbound id from this sender in this chat (with the replies of its turn, if given): True the first
+    time it is seen, False for every retry of it (and then nothing is recorded)."""
     # One INSERT .. ON CONFLICT DO NOTHING (SQLite and PostgreSQL alike) instead of a savepoint around an ORM
     # insert: this runs on every message, and the savepoint and unit-of-work flush cost more than the insert.
     dialect = session.get_bind().dialect.name
     with_replies = replies is not None
     statement = _FIRST_SIGHTINGS.get((dialect, with_replies))
     if statement is None:
-        values: dict[str, Any] = {"platform": bindparam("event_platform"), "event_id": bindparam("event_key"), "seen_at": bindparam("at")}
+        values: dict[str, Any] = {
+            "platform": bindparam("event_platform"),
+            "chat_id": bindparam("event_chat"),
+            "user_id": bindparam("event_user"),
+            "event_id": bindparam("event_key"),
+            "seen_at": bindparam("at"),
+        }
         if with_replies:
             values["replies"] = bindparam("replies", type_=_EVENTS.c.replies.type)
         statement = _FIRST_SIGHTINGS[(dialect, with_replies)] = (
             dialect_insert(session, _EVENTS)  # Core: the ORM would take bound values as a bulk insert
             .values(**values)
-            .on_conflict_do_nothing(index_elements=[_EVENTS.c.platform, _EVENTS.c.event_id])
+            .on_conflict_do_nothing(index_elements=[_EVENTS.c.platform, _EVENTS.c.chat_id, _EVENTS.c.user_id, _EVENTS.c.event_id])
         )
-    parameters: dict[str, Any] = {"event_platform": platform, "event_key": event_id, "at": now or utcnow()}
+    parameters: dict[str, Any] = {
+        "event_platform": key.platform,
+        "event_chat": key.chat_id,
+        "event_user": key.user_id,
+        "event_key": event_id,
+        "at": now or utcnow(),
+    }
     if with_replies:
         parameters["replies"] = replies
     result = await session.execute(statement, parameters)

@@ -27,6 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 READ_ONLY = "backoffice_read_only"
 """Execution option of sessions that only read: they need no write lock."""
+MIGRATING = "backoffice_migrating"
+"""Execution option of a migration's connection: foreign keys are off for it (see storage/migrate.py)."""
 LOCK_PATIENCE = 30.0
 """Seconds a statement waits, in asyncio sleeps, for a lock held by another connection before it fails."""
 PRAGMAS = ("foreign_keys=ON", "busy_timeout=0", "journal_mode=WAL", "synchronous=NORMAL")
@@ -192,6 +194,9 @@ def configure(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
         options = connection.get_execution_options()
+        if options.get(MIGRATING):
+            # Before BEGIN: SQLite ignores this pragma inside a transaction.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
         # A reader sees a snapshot (WAL) and never waits for writers. A writer takes the write lock at BEGIN, so it
         # never fails half-way when a reader turns writer.
         connection.exec_driver_sql("BEGIN" if options.get(READ_ONLY) else "BEGIN IMMEDIATE")

@@ -361,8 +361,8 @@ async def test_a_turn_that_queues_a_notification_wakes_the_worker_and_old_delive
     database = Database(database_url)
     try:
         async with database.transaction() as session:
-            session.add(SeenEvent(platform="telegram", event_id="old", seen_at=NOW - timedelta(days=3), replies={}))
-            session.add(SeenEvent(platform="telegram", event_id="recent", seen_at=NOW - timedelta(hours=1), replies={}))
+            session.add(SeenEvent(platform="telegram", chat_id="c", user_id="u", event_id="old", seen_at=NOW - timedelta(days=3), replies={}))
+            session.add(SeenEvent(platform="telegram", chat_id="c", user_id="u", event_id="recent", seen_at=NOW - timedelta(hours=1), replies={}))
             maria = await people.find_by_email(session, "maria@example.com")
             assert maria is not None
             await people.link_identity(session, maria, Platform.TELEGRAM, "maria-tg")

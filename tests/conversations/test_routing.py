@@ -174,6 +174,19 @@ async def test_a_retried_group_delivery_is_routed_privately_again(chat: Chat, co
     assert len(chat.channel.to(GROUP)) == 2 and all(not reply.blocks for reply in chat.channel.to(GROUP))
 
 
+async def test_an_event_id_that_comes_again_from_someone_else_or_another_chat_never_gets_the_first_replies(
+    chat: Chat, company: Company
+) -> None:
+    # An adapter whose ids are unique only per chat (or a forged id) must not replay one person's answer to another.
+    alice = await chat.say(company.alice, BALANCE, event_id="same-id")
+    bob = await chat.say(company.bob, "hello", event_id="same-id")
+    assert alice.replies[-1].blocks and "Bob" in bob.text  # Bob is greeted, not shown Alice's balance
+    assert all(reply not in alice.replies for reply in bob.replies)
+    in_group = await chat.say(company.alice, "thanks a lot", group=True, event_id="same-id")
+    assert in_group.replies and all(reply not in alice.replies for reply in in_group.replies)
+    assert not any(reply.blocks for reply in chat.channel.to(GROUP))  # her balance table never went to the group
+
+
 async def test_simultaneous_deliveries_of_one_message_run_it_once(
     chat: Chat, company: Company, database: Database, interpreter: Interpreter
 ) -> None:

@@ -26,9 +26,9 @@ async def save(database: Database, snapshot: Snapshot) -> Snapshot:
         return await conversations.save(session, snapshot, now=NOW)
 
 
-async def seen(database: Database, event_id: str, platform: str = "slack") -> bool:
+async def seen(database: Database, event_id: str, platform: str = "slack", key: ConversationKey = KEY) -> bool:
     async with database.transaction() as session:
-        return await conversations.first_sighting(session, platform, event_id, now=NOW)
+        return await conversations.first_sighting(session, ConversationKey(platform, key.chat_id, key.user_id), event_id, now=NOW)
 
 
 async def test_an_unknown_conversation_loads_empty(database: Database) -> None:
@@ -96,12 +96,15 @@ async def test_an_inbound_id_is_new_only_the_first_time(database: Database) -> N
     assert await seen(database, "Ev01") is False
     assert await seen(database, "Ev02") is True
     assert await seen(database, "Ev01", platform="telegram") is True  # ids are per platform
+    # ... and per sender and chat: an id that comes again from someone else is theirs, never a retry of another's
+    assert await seen(database, "Ev01", key=ConversationKey("slack", KEY.chat_id, "U_SOMEONE_ELSE")) is True
+    assert await seen(database, "Ev01", key=ConversationKey("slack", "C_OTHER_CHAT", KEY.user_id)) is True
 
 
 async def test_a_retry_does_not_spoil_the_rest_of_the_transaction(database: Database) -> None:
     await seen(database, "Ev01")
     async with database.transaction() as session:
-        assert await conversations.first_sighting(session, "slack", "Ev01") is False
+        assert await conversations.first_sighting(session, KEY, "Ev01") is False
         saved = await conversations.save(session, Snapshot(KEY, {"after": "retry"}))
     assert saved.version == 1 and (await load(database)).data == {"after": "retry"}
 
@@ -120,12 +123,14 @@ async def test_an_inbound_id_keeps_the_replies_of_its_turn_and_the_opening_read_
         await people.link_identity(session, alice, "slack", "U007")
     recorded = {"language": "ru", "intent": "greet", "outgoing": [{"text": "Привет", "to": "here"}]}
     async with database.transaction() as session:
-        assert await conversations.first_sighting(session, "slack", "Ev07", now=NOW, replies=recorded) is True
-        assert await conversations.first_sighting(session, "slack", "Ev07", now=NOW, replies={"other": 1}) is False
+        assert await conversations.first_sighting(session, KEY, "Ev07", now=NOW, replies=recorded) is True
+        assert await conversations.first_sighting(session, KEY, "Ev07", now=NOW, replies={"other": 1}) is False
     async with database.transaction() as session:
         seen = await conversations.open_turn(session, KEY, event_id="Ev07")
         fresh = await conversations.open_turn(session, KEY, event_id="Ev08")
         without = await conversations.open_turn(session, KEY)
+        elsewhere = await conversations.open_turn(session, ConversationKey("slack", "C_GROUP", KEY.user_id), event_id="Ev07")
+    assert elsewhere is not None and elsewhere.seen is None  # the same id in another chat is not this turn's retry
     assert seen is not None and seen.seen is not None and seen.seen.replies == recorded
     assert fresh is not None and fresh.seen is None
     assert without is not None and without.seen is None and without.employee.id == alice.id
@@ -133,8 +138,8 @@ async def test_an_inbound_id_keeps_the_replies_of_its_turn_and_the_opening_read_
 
 async def test_old_inbound_ids_and_their_replies_are_forgotten(database: Database) -> None:
     async with database.transaction() as session:
-        await conversations.first_sighting(session, "slack", "old", now=datetime(2026, 11, 1), replies={"outgoing": []})
-        await conversations.first_sighting(session, "slack", "new", now=NOW, replies={"outgoing": []})
+        await conversations.first_sighting(session, KEY, "old", now=datetime(2026, 11, 1), replies={"outgoing": []})
+        await conversations.first_sighting(session, KEY, "new", now=NOW, replies={"outgoing": []})
         assert await conversations.forget_events(session, seen_before=datetime(2026, 11, 20)) == 1
     assert await seen(database, "new") is False  # still known: a retry of it is still recognised
     assert await seen(database, "old") is True

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import CheckConstraint, Table, UniqueConstraint, inspect
+from sqlalchemy import CheckConstraint, Table, UniqueConstraint, inspect, text
 from sqlalchemy.engine import Connection
 
 from storage import migrate
@@ -105,3 +105,40 @@ async def test_columns_indexes_and_constraints_match_the_models(empty_database: 
         found = await connection.run_sync(reflected)
     for name, table in Base.metadata.tables.items():
         assert found[name] == declared(table), name
+
+
+ROWS_AT_0001 = [
+    "INSERT INTO employees (id, email, name, department, job_title, language, timezone, calendar, active, created_at, updated_at)"
+    " VALUES (1, 'a@x.example', 'A', '', '', 'en', 'UTC', '', TRUE, '2026-11-01 00:00:00', '2026-11-01 00:00:00')",
+    "INSERT INTO chat_identities (id, platform, external_id, employee_id) VALUES (1, 'telegram', '700001', 1)",
+    "INSERT INTO stock_items (id, sku, name, aliases, unit, category) VALUES (1, 'A4', 'A4 paper', '[]', 'pcs', '')",
+    "INSERT INTO stock_locations (id, code, name, kind) VALUES (1, 'SR-1', 'Supply room', 'supply_room')",
+    "INSERT INTO stock_levels (id, item_id, location_id, quantity, reserved, reorder_level, created_at, updated_at)"
+    " VALUES (1, 1, 1, 20, 0, 5, '2026-11-01 00:00:00', '2026-11-01 00:00:00')",
+    "INSERT INTO stock_movements (id, item_id, location_id, kind, quantity, reason, at)"
+    " VALUES (1, 1, 1, 'in', 20, '', '2026-11-01 00:00:00')",
+    "INSERT INTO outbox (id, recipient_id, payload, created_at, due_at, attempts, last_error)"
+    " VALUES (1, 1, '{\"text\": \"hi\"}', '2026-11-01 00:00:00', '2026-11-01 00:00:00', 0, '')",
+]
+KEPT = ("employees", "chat_identities", "stock_items", "stock_levels", "stock_movements", "outbox")
+
+
+async def row_counts(database: Database) -> dict[str, int]:
+    async with database.engine.connect() as connection:
+        return {table: int((await connection.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()) for table in KEPT}
+
+
+async def test_upgrading_a_database_with_data_keeps_every_row_and_downgrading_too(empty_database: Database) -> None:
+    # On SQLite a column change rebuilds its table; with foreign keys on, dropping the old stock_items would have
+    # deleted every stock level and movement through ON DELETE CASCADE.
+    await migrate.upgrade(empty_database, "0001")
+    async with empty_database.engine.begin() as connection:
+        for statement in ROWS_AT_0001:
+            await connection.execute(text(statement))
+    await migrate.upgrade(empty_database)
+    assert await row_counts(empty_database) == dict.fromkeys(KEPT, 1)
+    await migrate.downgrade(empty_database, "0001")
+    assert await row_counts(empty_database) == dict.fromkeys(KEPT, 1)
+    async with empty_database.engine.connect() as connection:  # and the pool still enforces foreign keys
+        if empty_database.is_sqlite:
+            assert (await connection.exec_driver_sql("PRAGMA foreign_keys")).scalar_one() == 1
