@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 WAIT_FOR_CHANNEL = timedelta(minutes=1)
 """When no channel running here serves the recipient's platforms, look again this much later (another replica
 may run it, or it is being started)."""
+MAX_WAIT_FOR_CHANNEL = timedelta(days=1)
+"""A message that no running channel could take for this long is dead-lettered (the person is linked only where
+the assistant doesn't run, the console say), so it shows in `backoffice outbox` instead of waiting for ever."""
 NO_PRIVATE_CHAT = "no private chat with the assistant yet"
 
 
@@ -73,12 +76,13 @@ class _Job:
     platform: str | None
     chat_id: str | None
     reference: str | None
+    created_at: datetime
 
     @classmethod
     def of(cls, message: OutboxMessage) -> _Job:
         return cls(
             message.id, message.kind, message.recipient_id, dict(message.payload), message.live_key,
-            message.identity_id, message.platform, message.chat_id, message.reference,
+            message.identity_id, message.platform, message.chat_id, message.reference, message.created_at,
         )
 
 
@@ -344,6 +348,10 @@ class DeliveryWorker:
                 (done.dead if status is outbox.OutboxStatus.DEAD else done.retried).append(job.id)
                 if status is outbox.OutboxStatus.DEAD:
                     self._failed(job, outcome.target.platform if outcome.target else job.platform or "", "dead")
+            elif isinstance(outcome, _Wait) and job.created_at <= now - MAX_WAIT_FOR_CHANNEL:
+                await outbox.mark_dead(session, job.id, f"{outcome.reason}, for over {MAX_WAIT_FOR_CHANNEL.days} day(s)")
+                done.dead.append(job.id)
+                self._failed(job, job.platform or "", "dead")
             elif isinstance(outcome, _Wait):
                 await outbox.postpone(session, job.id, now + WAIT_FOR_CHANNEL, outcome.reason)
                 done.waiting.append(job.id)

@@ -100,7 +100,7 @@ class Dialogue:
                     log.info("conversation changed meanwhile; re-running the turn")
             return Turn((Outgoing(Reply(Translator(known.language)("core.busy"))),), known.language, intent="busy")
         except Exception as error:  # noqa: BLE001 - the one error boundary of a turn
-            return self._apology(error, known.language)
+            return self.apology(error, known.language)
 
     async def _attempt(self, incoming: Incoming, now: datetime, known: _Known) -> Turn:
         key = ConversationKey(incoming.platform, incoming.chat_id, incoming.user_id)
@@ -139,7 +139,7 @@ class Dialogue:
         snapshot.data = state
         turn = Turn(
             self._outgoing(ctx, incoming), ctx.language, understanding.intent, employee.id, identity.id, identity.private_address,
-            queued=ctx.queued,
+            unreachable=identity.unreachable, queued=ctx.queued,
         )
         if incoming.event_id and not await conversations.first_sighting(
             session, snapshot.key, incoming.event_id, now=now, replies=turn.record()
@@ -182,7 +182,9 @@ class Dialogue:
         return tuple(Outgoing(reply, away if reply.private else Destination.HERE) for reply in ctx.replies)
 
     @staticmethod
-    def _apology(error: Exception, language: str) -> Turn:
+    def apology(error: Exception, language: str) -> Turn:
+        """The answer to a turn that failed unexpectedly: logged with an error id (types and frames, no text), and
+        an apology quoting the id."""
         error_id = secrets.token_hex(4)
         # The exception's message may quote what the person wrote (or SQL parameters): log types and frames only.
         log.error("turn failed, error id %s: %s", error_id, _described(error), extra={"error_id": error_id})

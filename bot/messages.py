@@ -92,6 +92,8 @@ class Turn:
     """Their chat identity on this platform, when they are linked."""
     private_chat: str | None = None
     """The speaker's known one-to-one chat on this platform (a chat id), if any."""
+    unreachable: bool = False
+    """A delivery to that chat failed for good earlier (bot blocked): a private reply that gets there now clears it."""
     replayed: bool = False
     queued: bool = False
     """Messages for other people (or edits) were queued in the outbox: worth waking the delivery worker."""

@@ -78,14 +78,22 @@ class Router:
         started = time.perf_counter()
         code = link_code_in(incoming.text) if incoming.payload is None else None
         if code is not None:
-            # Redeeming twice (a retried delivery) welcomes again: nothing to de-duplicate.
-            reply = await self.linker.link(incoming, code, team_id=incoming.team_id, language=incoming.language)
-            turn = Turn((Outgoing(reply),), incoming.language or self.dialogue.default_language, intent="link")
+            turn = await self._link(incoming, code)
         else:
             turn = await self.dialogue.handle(incoming)
         if self.on_turn is not None:
             self.on_turn(incoming.platform, turn, time.perf_counter() - started)
         return Receipt(turn, await self._deliver(turn, incoming, channel))
+
+    async def _link(self, incoming: Incoming, code: str) -> Turn:
+        """Redeem a link code. Redeeming twice (a retried delivery) welcomes again: nothing to de-duplicate. Like a
+        turn, it never raises: an unexpected error is rolled back and answered with an apology and an error id."""
+        language = incoming.language or self.dialogue.default_language
+        try:
+            reply = await self.linker.link(incoming, code, team_id=incoming.team_id, language=incoming.language)
+        except Exception as error:  # noqa: BLE001 - the error boundary of a link command
+            return self.dialogue.apology(error, language)
+        return Turn((Outgoing(reply),), language, intent="link")
 
     async def _deliver(self, turn: Turn, incoming: Incoming, channel: Channel) -> list[Sent]:
         here = Address(incoming.platform, incoming.chat_id, incoming.thread_id)
@@ -144,7 +152,7 @@ class Router:
             log.warning("a private reply could not be delivered on %s: %s", incoming.platform, type(error).__name__)
             await self._unreachable(turn, str(error) or type(error).__name__)  # typed errors say why, nothing more
             return sent, False
-        if not known and turn.identity_id is not None:
+        if (not known or turn.unreachable) and turn.identity_id is not None:
             async with self._bookkeeping("private chat") as session:
                 await conversations.remember_private_chat(session, turn.identity_id, address.chat_id)
         return sent, True

@@ -45,18 +45,23 @@ async def record(
     reference: str,
     now: datetime | None = None,
 ) -> LiveMessage:
-    """Remember a sent message with live buttons about `key` (recording the same reference again keeps the first)."""
+    """Remember a sent message with live buttons about `key`. A reference the platform hands out again now names
+    this message: the row is taken over (an older message's row must not make a decision edit this one)."""
+    values = {
+        "key": key[:MAX_KEY],
+        "employee_id": employee_id,
+        "platform": platform,
+        "chat_id": chat_id,
+        "reference": reference,
+        "created_at": now or utcnow(),
+        "closed_at": None,
+    }
+    insert = dialect_insert(session, LiveMessage).values(**values)
     await session.execute(
-        dialect_insert(session, LiveMessage)
-        .values(
-            key=key[:MAX_KEY],
-            employee_id=employee_id,
-            platform=platform,
-            chat_id=chat_id,
-            reference=reference,
-            created_at=now or utcnow(),
+        insert.on_conflict_do_update(
+            index_elements=["platform", "reference"],
+            set_={name: insert.excluded[name] for name in ("key", "employee_id", "chat_id", "created_at", "closed_at")},
         )
-        .on_conflict_do_nothing(index_elements=["platform", "reference"])
     )
     found = await session.scalar(
         select(LiveMessage).where(LiveMessage.platform == platform, LiveMessage.reference == reference)

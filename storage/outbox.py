@@ -293,6 +293,13 @@ async def requeue(session: AsyncSession, message_id: int, *, now: datetime | Non
         )
     message.status, message.attempts, message.due_at = OutboxStatus.PENDING, 0, at
     message.locked_until = message.claimed_by = None
+    # The operator says "try again": the person's chats marked unreachable (bot blocked, say) are tried again too.
+    await session.execute(
+        update(ChatIdentity)
+        .where(ChatIdentity.employee_id == message.recipient_id)
+        .values(unreachable_at=None, unreachable_reason="")
+        .execution_options(synchronize_session=False)
+    )
     await audit.record(
         session, actor_id=None, action="outbox.retry", entity="outbox", entity_id=message.id,
         details={"last_error": message.last_error}, at=at,

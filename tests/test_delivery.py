@@ -15,7 +15,7 @@ from actions.context import ActionContext, Understanding
 from actions.i18n import Translator
 from actions.replies import Button, Reply
 from bot.channels.base import Address, PermanentDeliveryError, TransientDeliveryError
-from bot.delivery import WAIT_FOR_CHANNEL, DeliveryWorker
+from bot.delivery import MAX_WAIT_FOR_CHANNEL, WAIT_FOR_CHANNEL, DeliveryWorker
 from storage import live, outbox, people
 from storage.database import Database
 from storage.outbox import MAX_ATTEMPTS, OutboxMessage, OutboxStatus
@@ -421,3 +421,35 @@ async def test_the_permanent_error_type_is_what_marks_an_identity(database: Data
 
     assert (await worker(database, clock, Broken("telegram")).run_once()).retried == [other]
     assert (await stored(database, other)).last_error == "RuntimeError: unexpected"
+
+
+async def test_a_message_no_running_channel_takes_for_a_day_is_dead_lettered_not_kept_waiting(
+    database: Database, company: Company, clock: Clock, telegram: RecordingChannel
+) -> None:
+    await link(database, company.alice, "console", "alice@example.com")  # e.g. signed in once at the terminal
+    message_id = await queue(database, company.alice, "hi")
+    async with database.transaction() as session:
+        (await session.get(OutboxMessage, message_id)).created_at = NOW  # type: ignore[union-attr]
+    delivery = worker(database, clock, telegram)
+    assert (await delivery.run_once()).waiting == [message_id]
+    clock.now = NOW + MAX_WAIT_FOR_CHANNEL + WAIT_FOR_CHANNEL
+    assert (await delivery.run_once()).dead == [message_id]
+    row = await stored(database, message_id)
+    assert (row.status, row.attempts) == (OutboxStatus.DEAD, 0)
+    assert row.last_error == "no channel running here for console, for over 1 day(s)"
+
+
+async def test_retrying_a_dead_letter_tries_the_chats_that_were_unreachable_again(
+    database: Database, company: Company, clock: Clock, telegram: RecordingChannel
+) -> None:
+    on_telegram = await link(database, company.alice, "telegram", "1001")
+    message_id = await queue(database, company.alice, "hi")
+    telegram.blocked.add("dm:1001")
+    delivery = worker(database, clock, telegram)
+    assert (await delivery.run_once()).dead == [message_id]
+    telegram.blocked.clear()  # she unblocks the bot; the operator retries the message
+    async with database.transaction() as session:
+        await outbox.requeue(session, message_id, now=clock.now)
+    assert (await identity(database, on_telegram)).unreachable_at is None
+    assert (await delivery.run_once()).delivered == [message_id]
+    assert [reply.text for reply in telegram.to("dm:1001")] == ["hi"]

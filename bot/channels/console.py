@@ -10,6 +10,7 @@ their console inbox and are shown when you switch to them.
 from __future__ import annotations
 
 import sys
+import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
@@ -52,6 +53,8 @@ class ConsoleChat:
         self.choices: dict[str, str] = {}
         self.messages: dict[str, tuple[str, Reply]] = {}
         """Every message sent, by reference: its chat and how it reads now (after edits)."""
+        self.session = uuid.uuid4().hex[:8]
+        """Makes this run's references unique among all runs: the database remembers references across runs."""
         self.inboxes: defaultdict[str, list[str]] = defaultdict(list)
         """Chat → references of the messages waiting there until its person is switched to."""
 
@@ -109,7 +112,7 @@ class ConsoleChat:
     # --- the Channel protocol --------------------------------------------------------------------------------
 
     async def send(self, address: Address, reply: Reply) -> str:
-        reference = str(len(self.messages) + 1)
+        reference = f"{self.session}-{len(self.messages) + 1}"
         self.messages[reference] = (address.chat_id, reply)
         if self._is_current(address.chat_id):
             self.show([reply])

@@ -118,6 +118,27 @@ async def test_without_a_private_chat_the_group_gets_only_a_pointer_and_the_iden
     assert said.replies[0].text == EN("core.answering_privately") and said.replies[1].private
 
 
+async def test_a_private_answer_that_gets_through_again_clears_an_earlier_unreachable_mark(
+    chat: Chat, company: Company, database: Database
+) -> None:
+    await chat.say(company.alice, "hi")  # her private chat is known
+    chat.channel.blocked.add(private_chat(company.alice))
+    await chat.say(company.alice, BALANCE, group=True)  # blocked: marked unreachable
+    assert (await identity_of(database, company.alice)).unreachable_at is not None
+    chat.channel.blocked.clear()  # she unblocks the bot, and asks in the group again
+    said = await chat.say(company.alice, BALANCE, group=True)
+    assert said.replies[0].text == EN("core.answering_privately")
+    assert (await identity_of(database, company.alice)).unreachable_at is None  # notifications reach her again
+
+
+async def test_a_link_command_that_fails_unexpectedly_is_answered_with_an_error_id_not_raised(chat: Chat) -> None:
+    # A platform the core does not know: the link code step fails, the adapter still gets an answer to send.
+    channel = RecordingChannel("matrix")
+    receipt = await chat.router().receive(Incoming("matrix", "!room", "@someone", True, text="/link 7KQ4M-2XH9P", at=NOW), channel)
+    assert receipt.turn.error_id is not None
+    assert [reply.text for reply in receipt.replies] == [EN("core.error", error_id=receipt.turn.error_id)]
+
+
 async def test_a_blocked_private_chat_gets_the_group_a_pointer_in_the_person_s_language(
     chat: Chat, company: Company, database: Database
 ) -> None:

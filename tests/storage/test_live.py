@@ -41,3 +41,16 @@ async def test_closing_a_key_returns_each_open_message_once_with_its_readers_lan
     async with database.transaction() as session:
         assert await live.close(session, "leave:7", now=later) == []  # a second decision edits nothing again
         assert [m.reference for m in await live.open_messages(session, "leave:8")] == ["telegram:100:3"]
+
+
+async def test_a_reference_handed_out_again_names_the_new_message_not_the_old_one(database: Database, company: Company) -> None:
+    # A channel whose references restart (or repeat per chat) must not let deciding leave 1 edit the message for 2.
+    old = await remember(database, company.manager.id, "leave:1", "console:3")
+    async with database.transaction() as session:
+        await live.close(session, "leave:1", now=NOW)
+    new = await remember(database, company.manager.id, "leave:2", "console:3")
+    async with database.sessions() as session:
+        assert await live.open_messages(session, "leave:1") == []
+        reopened = await live.open_messages(session, "leave:2")
+    assert [message.id for message in reopened] == [new] and new == old  # the row now stands for the new message
+    assert reopened[0].closed_at is None
