@@ -70,8 +70,14 @@ class Form(ABC):
         return None
 
 
+def renew_instance(frame: dict[str, Any]) -> None:
+    """A new token for the summary the form shows next: the Yes/No under its earlier summaries (and its earlier
+    choice buttons) stop working, so a Yes never confirms values changed since it was shown."""
+    frame["instance"] = new_instance()
+
+
 def instance_of(frame: dict[str, Any]) -> str:
-    """The token naming this form instance (made when it first shows a button)."""
+    """The token naming what this form instance shows now (made when it first shows a button)."""
     instance = frame.get("instance")
     if not isinstance(instance, str):
         instance = frame["instance"] = new_instance()

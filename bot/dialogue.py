@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.context import ActionContext, Understanding
-from actions.forms import CONFIRM, Form, SlotError, bind_choices, offered_choice, yes_no_buttons
+from actions.forms import CONFIRM, Form, SlotError, bind_choices, offered_choice, renew_instance, yes_no_buttons
 from actions.i18n import Translator
 from actions.payloads import FormAnswer, IntentShortcut, SlotChoice, decode, encode
 from actions.registry import Routes
@@ -329,6 +329,7 @@ class Dialogue:
             await self._submit(ctx, state, form, frame)
             return
         frame["awaiting"] = CONFIRM
+        renew_instance(frame)  # a summary's Yes confirms what it shows: an earlier summary's Yes stops working
         before = len(ctx.replies)
         await form.confirm(ctx)
         bind_choices(ctx.replies, before, frame)

@@ -213,6 +213,18 @@ async def test_an_older_confirmation_s_yes_does_not_confirm_the_form_open_now(ta
     assert text_of(await talk.press(company.alice, buttons(reminder)["Yes"])) == EXPIRED  # pressed twice: once
 
 
+async def test_a_yes_under_a_summary_whose_values_changed_since_does_not_confirm_them(
+    talk: Talk, company: Company, database: Database
+) -> None:
+    first = await talk.say(company.alice, "I need sick leave tomorrow")
+    old_yes = buttons(first)["Yes"]
+    changed = await talk.say(company.alice, "no wait, the day after tomorrow")  # a correction at the confirmation
+    assert "Wed 25 Nov" in text_of(changed) and buttons(changed)["Yes"] != old_yes
+    assert text_of(await talk.press(company.alice, old_yes)) == EXPIRED  # it was shown under other dates
+    assert await rows(database, LeaveRequest) == []
+    assert text_of(await talk.press(company.alice, buttons(changed)["Yes"])).startswith("Done")
+
+
 async def test_a_choice_is_one_the_form_offered_and_only_while_it_is_asked(talk: Talk, company: Company, database: Database) -> None:
     asked = await talk.say(company.alice, "I need leave")
     offered = buttons(asked)
