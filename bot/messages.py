@@ -55,6 +55,24 @@ class Incoming:
         if self.payload is not None:
             object.__setattr__(self, "payload", sanitize_text(self.payload))
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (the inbox stores updates this way); `at` as an ISO string."""
+        return {
+            "platform": self.platform, "chat_id": self.chat_id, "user_id": self.user_id, "private": self.private,
+            "text": self.text, "payload": self.payload, "at": self.at.isoformat() if self.at is not None else None,
+            "event_id": self.event_id, "thread_id": self.thread_id, "team_id": self.team_id, "language": self.language,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Incoming:
+        at = data.get("at")
+        return cls(
+            platform=str(data["platform"]), chat_id=str(data["chat_id"]), user_id=str(data["user_id"]),
+            private=bool(data["private"]), text=str(data.get("text") or ""), payload=data.get("payload"),
+            at=datetime.fromisoformat(at) if at is not None else None, event_id=data.get("event_id"),
+            thread_id=data.get("thread_id"), team_id=data.get("team_id"), language=data.get("language"),
+        )
+
 
 class Destination(enum.StrEnum):
     HERE = "here"

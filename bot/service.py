@@ -3,8 +3,9 @@
 Everything runs in one event loop: uvicorn serves the Starlette app (bot/server.py) beside the delivery worker
 and a periodic check of the stock catalogue. The port is opened first, so /healthz answers (and /readyz says
 "not ready") while the language model loads. On SIGTERM or SIGINT the service stops in the order that loses
-nothing: stop accepting and finish the requests (turns) in progress, stop polling channels, let the worker finish
-its batch and release its claims, close the database — then the process exits 0.
+nothing: stop accepting and finish the requests (turns) in progress, stop polling channels, let the inbox worker
+finish the updates in hand (what is left stays stored for the next start), let the delivery worker finish its batch,
+each releasing its claims, close the database — then the process exits 0.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from starlette.routing import BaseRoute
 from bot.assistant import Assistant, load_interpreter, open_assistant
 from bot.channels.base import Channel
 from bot.delivery import DeliveryWorker
+from bot.inbox import Inbox, InboxWorker
 from bot.logs import configure_logging
 from bot.messages import Turn
 from bot.metrics import Metrics
@@ -32,7 +34,7 @@ from bot.router import Router
 from bot.server import create_app
 from bot.settings import Settings
 from nlu import Interpreter
-from storage import conversations, migrate, outbox
+from storage import conversations, inbox, migrate, outbox
 from storage.base import utcnow
 from storage.database import Database
 from storage.outbox import OutboxStatus
@@ -111,6 +113,11 @@ class Service:
         loaded; it reports every turn to the metrics."""
         self.worker: DeliveryWorker | None = None
         """The outbox delivery worker, once running (`wake()` it when a turn queued messages)."""
+        self.inbox: Inbox | None = None
+        """Where channel adapters store each update before acknowledging it (`await service.inbox.accept(incoming,
+        key)`), once the assistant is loaded; until then an adapter refuses the delivery (the platform retries)."""
+        self.inbox_worker: InboxWorker | None = None
+        """Runs the stored updates through the router, beside the delivery worker."""
         self.url = ""
         """Where the HTTP server listens, e.g. http://127.0.0.1:8080 (set once it does)."""
         self.started = asyncio.Event()
@@ -140,6 +147,8 @@ class Service:
             self.assistant = await self._open_assistant()
             self.worker = DeliveryWorker(self.assistant.database, self.channels, clock=self.clock, on_failure=self.metrics.record_delivery_failure)
             self.router = Router(self.assistant.database, self.assistant.dialogue, clock=self.clock, on_turn=self._observe_turn)
+            self.inbox_worker = InboxWorker(self.assistant.database, self.router, self.channels, clock=self.clock)
+            self.inbox = Inbox(self.assistant.database, clock=self.clock, on_accepted=self.inbox_worker.wake)
             background = [
                 asyncio.create_task(self.worker.run(delivery_stop), name="delivery"),
                 asyncio.create_task(self._keep_catalogue_fresh(delivery_stop), name="catalogue"),
@@ -150,6 +159,8 @@ class Service:
                 for platform, channel in self.channels.items()
                 if isinstance(channel, PollingChannel)
             ]
+            # Stopped with the receiving side: what it leaves is stored and claimed again after a restart.
+            inbound.append(asyncio.create_task(self.inbox_worker.run(inbound_stop), name="inbox"))
             self.started.set()
             log.info("ready: delivering to %s", ", ".join(sorted(self.channels)) or "no channel yet")
             stopping = asyncio.create_task(stop.wait())
@@ -223,8 +234,9 @@ class Service:
             try:
                 async with self.assistant.database.transaction() as session:
                     forgotten = await conversations.forget_events(session, seen_before=self.clock() - KEEP_DELIVERY_IDS)
-                if forgotten:
-                    log.info("forgot %d delivery ids older than %s", forgotten, KEEP_DELIVERY_IDS)
+                    processed = await inbox.forget_done(session, before=self.clock() - KEEP_DELIVERY_IDS)
+                if forgotten or processed:
+                    log.info("forgot %d delivery ids and %d processed updates older than %s", forgotten, processed, KEEP_DELIVERY_IDS)
             except Exception:  # retried at the next interval; keeping them a while longer loses nothing
                 log.warning("forgetting old delivery ids failed", exc_info=True)
             if await _wait(stop, HOUSEKEEPING_SECONDS):

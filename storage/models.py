@@ -5,6 +5,7 @@ from storage.base import Base
 from storage.conversations import ConversationState, SeenEvent
 from storage.escalations import Escalation, EscalationMessage
 from storage.holidays import PublicHoliday
+from storage.inbox import InboxUpdate
 from storage.leave import LeaveBalance, LeaveRequest, LeaveType
 from storage.linking import LinkCode
 from storage.live import LiveMessage
@@ -16,7 +17,7 @@ from storage.tickets import Ticket, TicketComment, TicketStatusChange
 
 __all__ = [
     "AuditEntry", "Base", "ChatIdentity", "ConversationState", "Employee", "EmployeeRole", "Escalation",
-    "EscalationMessage", "LeaveBalance", "LeaveRequest", "LeaveType", "LinkCode", "LiveMessage", "OutboxMessage", "Payslip", "PayslipLine",
+    "EscalationMessage", "InboxUpdate", "LeaveBalance", "LeaveRequest", "LeaveType", "LinkCode", "LiveMessage", "OutboxMessage", "Payslip", "PayslipLine",
     "PublicHoliday", "SeenEvent", "StockItem", "StockLevel", "StockLocation", "StockMovement", "Ticket",
     "TicketComment", "TicketStatusChange",
 ]

@@ -38,6 +38,7 @@ from nlu import Interpreter
 from storage import outbox, people
 from storage.conversations import SeenEvent
 from storage.database import Database
+from storage.inbox import InboxStatus, InboxUpdate
 from storage.outbox import OutboxMessage, OutboxStatus
 from storage.people import Platform
 from storage.stock import StockItem
@@ -397,6 +398,45 @@ async def test_a_turn_that_queues_a_notification_wakes_the_worker_and_old_delive
         stop.set()
         async with asyncio.timeout(30):
             await running
+
+
+async def test_an_update_accepted_into_the_inbox_is_answered_once_and_processed_rows_are_forgotten(
+    database_url: str, service_directory: Path, interpreter: Interpreter
+) -> None:
+    prepared = await prepare(database_url, service_directory)
+    database = Database(database_url)
+    try:
+        async with database.transaction() as session:
+            session.add(InboxUpdate(platform="telegram", key="old", chat_id="c", incoming={}, status=InboxStatus.DONE, processed_at=NOW - timedelta(days=3)))
+    finally:
+        await database.dispose()
+    channel = RecordingChannel("telegram")
+    service = Service(prepared.settings, channels=[channel], interpreter=interpreter, clock=lambda: NOW)
+    stop = asyncio.Event()
+    running = asyncio.create_task(service.run(stop))
+    try:
+        async with asyncio.timeout(30):
+            await service.started.wait()
+        assert service.inbox is not None and service.inbox_worker is not None
+        service.inbox_worker.poll_interval = 3600.0  # only the accept's wake-up makes it look again
+        await asyncio.sleep(0.1)
+        hello = Incoming("telegram", "dm:alice-tg", "alice-tg", private=True, text="Hello!")
+        assert await service.inbox.accept(hello, "update-1") is True  # what an adapter does before acknowledging
+        assert await service.inbox.accept(hello, "update-1") is False  # the platform's retry
+        await until(lambda: len(channel.sent) == 1, seconds=10)
+        await asyncio.sleep(0.2)  # a second answer would come now
+        assert len(channel.to("dm:alice-tg")) == 1
+    finally:
+        stop.set()
+        async with asyncio.timeout(30):
+            await running
+    remembered = Database(database_url)
+    try:
+        async with remembered.reading() as session:
+            kept = list(await session.execute(select(InboxUpdate.key, InboxUpdate.status, InboxUpdate.claimed_by)))
+    finally:
+        await remembered.dispose()
+    assert [tuple(row) for row in kept] == [("update-1", InboxStatus.DONE, None)]  # "old" forgotten by housekeeping
 
 
 async def claimed(database_url: str) -> int:

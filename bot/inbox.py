@@ -1,0 +1,260 @@
+"""Inbound updates: stored before the platform is acknowledged, then run through the router from the inbox.
+
+A channel adapter calls `await inbox.accept(incoming, key)` with the platform's delivery id as the key and only
+then acknowledges (answers the webhook, moves the polling offset): once acknowledged, an update survives a crash,
+and a retried delivery makes no second row. The stored update's event id is that key, so the dialogue's own
+de-duplication applies too (a row run twice gets its recorded replies again and runs nothing twice).
+
+`InboxWorker` claims a small batch (a lease, committed at once; at most one update per chat, the oldest), runs each
+through `router.receive` with no transaction of its own open, different chats side by side, then records the
+result in a short transaction. An exception is retried after a back-off and dead-lettered after the last attempt;
+it never stops the worker. An update for a platform with no channel here waits for a worker that has one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from bot.channels.base import Channel, DeliveryError
+from bot.messages import Incoming
+from storage import inbox
+from storage.base import utcnow
+from storage.database import Database
+from storage.inbox import InboxStatus, InboxUpdate
+
+log = logging.getLogger(__name__)
+
+WAIT_FOR_CHANNEL = timedelta(minutes=1)
+"""When no channel running here serves an update's platform, look again this much later (another replica may)."""
+MAX_WAIT_FOR_CHANNEL = timedelta(days=1)
+"""An update no running channel could take for this long is dead-lettered: an answer that late helps nobody."""
+
+
+class Receiver(Protocol):
+    """What runs an update (bot.router.Router)."""
+
+    async def receive(self, incoming: Incoming, channel: Channel) -> object: ...
+
+
+class Inbox:
+    """Where adapters put inbound updates before acknowledging them."""
+
+    def __init__(self, database: Database, *, clock: Callable[[], datetime] = utcnow, on_accepted: Callable[[], None] | None = None) -> None:
+        self.database = database
+        self.clock = clock
+        self.on_accepted = on_accepted
+        """Told after a new update is stored (the service wakes the inbox worker)."""
+
+    async def accept(self, incoming: Incoming, key: str) -> bool:
+        """Store the update in a short transaction of its own; True if new, False for a retried delivery. Raises
+        if it could not be stored: then don't acknowledge, so the platform delivers it again."""
+        now = self.clock()
+        # Processed later, it still means what it meant when it came ("tomorrow" said before midnight).
+        stored = replace(incoming, event_id=key, at=incoming.at or now)
+        async with self.database.transaction() as session:
+            new = await inbox.accept(
+                session, platform=incoming.platform, key=key, chat_id=incoming.chat_id, incoming=stored.to_dict(), now=now
+            )
+        if new and self.on_accepted is not None:
+            self.on_accepted()
+        return new
+
+
+@dataclass
+class Round:
+    """What one `InboxWorker.run_once` did, by inbox row id."""
+
+    done: list[int] = field(default_factory=list)
+    retried: list[int] = field(default_factory=list)
+    """Failed for now: due again after a back-off."""
+    dead: list[int] = field(default_factory=list)
+    waiting: list[int] = field(default_factory=list)
+    """No channel running here for the platform: looked at again later, no attempt counted."""
+    lost: list[int] = field(default_factory=list)
+    """Its lease ran out before the result was recorded (another worker may have it now)."""
+
+    @property
+    def claimed(self) -> int:
+        return len(self.done) + len(self.retried) + len(self.dead) + len(self.waiting) + len(self.lost)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """A claimed row, copied out of its session so it is processed with no transaction open."""
+
+    id: int
+    platform: str
+    incoming: dict[str, Any]
+    received_at: datetime
+
+    @classmethod
+    def of(cls, row: InboxUpdate) -> _Job:
+        return cls(row.id, row.platform, dict(row.incoming), row.received_at)
+
+
+def _reason(error: BaseException) -> str:
+    """Why an attempt failed, never quoting the message: typed delivery errors carry no message text by contract;
+    any other exception may (a parser error quoting its input), so only its type is kept."""
+    if isinstance(error, TimeoutError):
+        return "timed out"
+    if isinstance(error, DeliveryError) and str(error):
+        return f"{type(error).__name__}: {error}"
+    return type(error).__name__
+
+
+def _default_name() -> str:
+    return f"{socket.gethostname()[:20]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:40]
+
+
+class InboxWorker:
+    """Runs stored updates through the router, with the channels running in this process (platform → channel).
+
+    `run(stop)` works until `stop` is set, then releases its claims; `run_once()` does one round (tests, tools);
+    `wake()` asks for a round now (an update was just accepted) instead of at the next poll.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        router: Receiver,
+        channels: Mapping[str, Channel],
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        batch_size: int = 20,
+        lease: timedelta = inbox.LEASE,
+        timeout: float = 60.0,
+        poll_interval: float = 1.0,
+        name: str | None = None,
+    ) -> None:
+        self.database = database
+        self.router = router
+        self.channels = dict(channels)
+        self.clock = clock
+        self.batch_size = batch_size
+        self.lease = lease
+        self.timeout = min(timeout, lease.total_seconds() / 2)
+        """How long one update may take; well inside the lease, so no other worker takes it meanwhile."""
+        self.poll_interval = poll_interval
+        self.name = name or _default_name()
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Process until `stop` is set (a round in progress finishes first), then release the claims still held."""
+        failures = 0
+        try:
+            while not stop.is_set():
+                try:
+                    done = await self.run_once()
+                except Exception as error:  # the database is unreachable, say: keep going, try again a bit later
+                    failures += 1
+                    log.error("inbox round failed (%s); trying again", type(error).__name__)
+                    await self._pause(stop, min(self.poll_interval * 2**failures, 60.0))
+                    continue
+                failures = 0
+                if not done.claimed:  # a round takes one update per chat: look again at once while there is work
+                    await self._pause(stop, self.poll_interval)
+        finally:
+            await self.release()
+
+    async def release(self) -> None:
+        """Give back every claim this worker still holds, so another worker can process those updates at once."""
+        try:
+            async with self.database.transaction() as session:
+                released = await inbox.release(session, self.name)
+        except Exception as error:  # stopping anyway: the leases run out by themselves
+            log.warning("could not release inbox claims (%s)", type(error).__name__)
+            return
+        if released:
+            log.info("released %d inbox claims", released)
+
+    async def run_once(self) -> Round:
+        """One round: claim a batch (one update per chat), process the chats side by side, record each result."""
+        done = Round()
+        jobs = await self._claim()
+        results = await asyncio.gather(*(self._process(job, done) for job in jobs), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return done
+
+    async def _claim(self) -> list[_Job]:
+        now = self.clock()
+        async with self.database.reading() as session:  # an idle poll takes no write lock
+            if not await inbox.has_due(session, now=now):
+                return []
+        async with self.database.transaction() as session:
+            claimed = await inbox.claim(session, now=now, limit=self.batch_size, worker=self.name, lease=self.lease)
+            return [_Job.of(row) for row in claimed]
+
+    async def _process(self, job: _Job, done: Round) -> None:
+        try:
+            incoming = Incoming.from_dict(job.incoming)
+        except (KeyError, TypeError, ValueError) as error:
+            await self._record_dead(job, f"unreadable update ({type(error).__name__})", done)
+            return
+        channel = self.channels.get(job.platform)
+        if channel is None:
+            await self._record_waiting(job, done)
+            return
+        try:
+            async with asyncio.timeout(self.timeout):
+                await self.router.receive(incoming, channel)
+        except Exception as error:  # a channel's failure or a bug: this update is retried, the others go on
+            log.warning("inbox update %s on %s failed (%s)", job.id, job.platform, type(error).__name__)
+            await self._record_failed(job, _reason(error), done)
+            return
+        async with self.database.transaction() as session:
+            recorded = await inbox.mark_done(session, job.id, worker=self.name, now=self.clock())
+        self._count(job, recorded, done.done, done)
+
+    async def _record_failed(self, job: _Job, reason: str, done: Round) -> None:
+        async with self.database.transaction() as session:
+            status = await inbox.mark_failed(session, job.id, reason, worker=self.name, now=self.clock())
+        if status is InboxStatus.DEAD:
+            log.error("inbox update %s on %s dead-lettered after %d attempts", job.id, job.platform, inbox.MAX_ATTEMPTS)
+        self._count(job, status is not None, done.dead if status is InboxStatus.DEAD else done.retried, done)
+
+    async def _record_waiting(self, job: _Job, done: Round) -> None:
+        now = self.clock()
+        async with self.database.transaction() as session:
+            if job.received_at <= now - MAX_WAIT_FOR_CHANNEL:
+                reason = f"no channel running for {job.platform}, for over {MAX_WAIT_FOR_CHANNEL.days} day(s)"
+                recorded, into = await inbox.mark_dead(session, job.id, reason, worker=self.name, now=now), done.dead
+            else:
+                reason = f"no channel running here for {job.platform}"
+                recorded, into = await inbox.postpone(session, job.id, now + WAIT_FOR_CHANNEL, reason, worker=self.name), done.waiting
+        self._count(job, recorded, into, done)
+
+    async def _record_dead(self, job: _Job, reason: str, done: Round) -> None:
+        async with self.database.transaction() as session:
+            recorded = await inbox.mark_dead(session, job.id, reason, worker=self.name, now=self.clock())
+        self._count(job, recorded, done.dead, done)
+
+    @staticmethod
+    def _count(job: _Job, recorded: bool, into: list[int], done: Round) -> None:
+        if recorded:
+            into.append(job.id)
+        else:
+            log.warning("inbox update %s: the lease ran out before its result was recorded", job.id)
+            done.lost.append(job.id)
+
+    async def _pause(self, stop: asyncio.Event, seconds: float) -> None:
+        """Sleep until the next poll, a wake-up or the stop, whichever comes first."""
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        self._wake.clear()
