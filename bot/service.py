@@ -281,7 +281,28 @@ async def serve_until_signalled(settings: Settings) -> None:
 
     for number in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(number, on_signal, number)
-    await Service(settings).run(stop)
+    await configured_service(settings).run(stop)
+
+
+def configured_service(
+    settings: Settings, *, interpreter: Interpreter | None = None, clock: Callable[[], datetime] = utcnow
+) -> Service:
+    """The service with the channels its settings configure: Slack over the HTTP Events API (`POST /slack/events`)
+    when SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are both set; one without the other stops start-up."""
+    channels: list[Channel] = []
+    routes: list[BaseRoute] = []
+    token, secret = settings.slack_bot_token, settings.slack_signing_secret
+    if (token is None) != (secret is None):
+        missing = "SLACK_SIGNING_SECRET" if secret is None else "SLACK_BOT_TOKEN"
+        raise ServiceError(f"{missing} is not set: Slack needs both SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET")
+    if token is not None and secret is not None:
+        from bot.channels.slack import slack  # slack-bolt is imported only when Slack is configured
+
+        parts = slack(token.get_secret_value(), secret.get_secret_value(), inbox=lambda: service.inbox, api_url=settings.slack_api_url)
+        channels.append(parts.channel)
+        routes.append(parts.route)
+    service = Service(settings, channels=channels, routes=routes, interpreter=interpreter, clock=clock)
+    return service
 
 
 def run_service(settings: Settings) -> int:

@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     # Channels (filled in by the Slack and Telegram adapters).
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
+    slack_api_url: str = Field(default="https://slack.com/api/", description="The Slack Web API base (a local server in tests).")
     telegram_bot_token: SecretStr | None = None
     telegram_webhook_secret: SecretStr | None = None
 
@@ -67,6 +68,14 @@ class Settings(BaseSettings):
         if value and not value.startswith(("sqlite", "postgresql", "postgres")):
             raise ValueError("only sqlite:// and postgresql:// URLs are supported")
         return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _web_api_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s):// URL, e.g. https://slack.com/api/")
+        return value if value.endswith("/") else value + "/"
 
     @property
     def zone(self) -> ZoneInfo:

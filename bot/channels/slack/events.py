@@ -1,0 +1,147 @@
+"""The Slack channel's inbound side: the HTTP Events API at `POST /slack/events`, through a slack-bolt AsyncApp.
+
+bolt verifies every request (the signing secret's v0 HMAC and a timestamp within five minutes; anything else is
+answered 401 before a listener runs, so it leaves no trace), answers Slack's URL verification, and drops the app's
+own messages. The app is built with `process_before_response=True`, so Slack gets its answer only once the listener
+returned: each listener turns the event or button press into one `Incoming`, stores it with
+`await inbox.accept(incoming, key)` and does nothing else — the inbox worker runs it through the router later. A
+retried delivery (`X-Slack-Retry-Num`) carries the same key and makes no second row. If the update can't be stored
+(the assistant is still loading, the database is down) the request is answered 500 and Slack delivers it again.
+
+What becomes an `Incoming`:
+- `message` in a direct message (`channel_type` im): private. Other subtypes (edits, deletions, joins), bot messages
+  and messages elsewhere are ignored — in channels the assistant answers only when mentioned;
+- `app_mention` in a channel or group DM: not private, the app's mention taken out of the text, answered in the
+  thread (the mention's own ts when it started none);
+- `block_actions` for a button `slack_blocks.render` made (`ACTION_ID`): the button's value is the payload, its
+  label the text; keyed by the conversation, the message's ts and the action's ts. Private when pressed in a
+  direct message.
+Keys are the event's `event_id` for events. Nothing here logs a request body or text.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+from starlette.routing import Route
+
+from bot.channels.slack.web import PLATFORM
+from bot.channels.slack_blocks import ACTION_ID
+from bot.inbox import Inbox
+from bot.messages import Incoming
+
+EVENTS_PATH = "/slack/events"
+InboxSource = Callable[[], Inbox | None]
+"""Where to store updates: the service's inbox, None while the assistant is still loading."""
+
+log = logging.getLogger(__name__)
+bolt_log = logging.getLogger(f"{__name__}.bolt")
+"""bolt's base logger. bolt writes the body of a request with a bad signature at INFO: its loggers stay at WARNING."""
+
+
+class NotReady(Exception):
+    """No inbox yet (the assistant is loading): the delivery is refused and Slack sends it again."""
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def direct_message(body: dict[str, Any], event: dict[str, Any]) -> Incoming | None:
+    """A person's message in their direct message with the app, or None for anything to ignore."""
+    if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id") or not event.get("user"):
+        return None
+    return Incoming(
+        PLATFORM, str(event["channel"]), str(event["user"]), private=True, text=_text(event.get("text")),
+        thread_id=event.get("thread_ts"), team_id=body.get("team_id") or event.get("team"),
+    )
+
+
+def mention(body: dict[str, Any], event: dict[str, Any], bot_user_id: str | None) -> Incoming | None:
+    """An @mention of the app in a channel: answered in its thread, the mention itself left out of the text."""
+    if event.get("subtype") or event.get("bot_id") or not event.get("user") or not event.get("channel"):
+        return None
+    text = _text(event.get("text"))
+    if bot_user_id:
+        text = re.sub(rf"<@{re.escape(bot_user_id)}(\|[^>]*)?>", " ", text).strip()
+    return Incoming(
+        PLATFORM, str(event["channel"]), str(event["user"]), private=False, text=text,
+        thread_id=event.get("thread_ts") or event.get("ts"), team_id=body.get("team_id") or event.get("team"),
+    )
+
+
+def button_press(body: dict[str, Any]) -> tuple[Incoming, str] | None:
+    """A press of one of our buttons and its inbox key, or None when the payload lacks what that needs."""
+    actions = body.get("actions") or []
+    action = actions[0] if actions and isinstance(actions[0], dict) else {}
+    user = body.get("user") or {}
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+    message = body.get("message") or {}
+    message_ts = (body.get("container") or {}).get("message_ts") or message.get("ts")
+    value, action_ts = action.get("value"), action.get("action_ts")
+    if not (isinstance(value, str) and value and user.get("id") and channel and message_ts and action_ts):
+        return None
+    incoming = Incoming(
+        PLATFORM, str(channel), str(user["id"]), private=str(channel).startswith("D"),
+        text=_text((action.get("text") or {}).get("text")), payload=value, thread_id=message.get("thread_ts"),
+        team_id=(body.get("team") or {}).get("id") or user.get("team_id"),
+    )
+    return incoming, f"action:{channel}:{message_ts}:{action_ts}"
+
+
+def slack_app(client: AsyncWebClient, signing_secret: str, inbox: InboxSource) -> AsyncApp:
+    """The bolt app: request verification on, listeners that only store what they receive, then acknowledge."""
+    bolt_log.setLevel(logging.WARNING)
+    app = AsyncApp(
+        client=client, signing_secret=signing_secret, process_before_response=True, logger=bolt_log, name="backoffice"
+    )
+
+    async def store(incoming: Incoming, key: str) -> None:
+        target = inbox()
+        if target is None:
+            raise NotReady("the assistant is not ready yet")
+        await target.accept(incoming, key)
+
+    @app.event("message")
+    async def on_message(body: dict[str, Any], event: dict[str, Any]) -> None:
+        incoming = direct_message(body, event)
+        if incoming is not None:
+            await store(incoming, str(body.get("event_id") or f"{incoming.chat_id}:{event.get('ts')}"))
+
+    @app.event("app_mention")
+    async def on_mention(body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
+        incoming = mention(body, event, context.bot_user_id)
+        if incoming is not None:
+            await store(incoming, str(body.get("event_id") or f"{incoming.chat_id}:{event.get('ts')}"))
+
+    @app.action(ACTION_ID)
+    async def on_button(ack: AsyncAck, body: dict[str, Any]) -> None:
+        pressed = button_press(body)
+        if pressed is not None:
+            await store(*pressed)
+        await ack()
+
+    @app.error
+    async def on_error(error: Exception) -> BoltResponse:
+        # Only the type: a database error's text may quote the stored update.
+        log.error("a Slack request could not be stored (%s); Slack will deliver it again", type(error).__name__)
+        return BoltResponse(status=500, body="")
+
+    return app
+
+
+def events_route(app: AsyncApp) -> Route:
+    """`POST /slack/events` on the service's HTTP server, through bolt's Starlette adapter."""
+    handler = AsyncSlackRequestHandler(app)
+
+    async def endpoint(request: Any) -> Any:
+        return await handler.handle(request)
+
+    return Route(EVENTS_PATH, endpoint, methods=["POST"])

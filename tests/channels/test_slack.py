@@ -1,0 +1,301 @@
+"""The Slack channel over the HTTP Events API, end to end: the real slack-bolt app served by `backoffice run`'s
+service on 127.0.0.1, events and button presses POSTed to it over HTTP and signed as Slack signs them, and the
+replies going to a fake Slack Web API (tests/channels/slack_fake.py) through slack_sdk's real client."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import socket
+import time
+import urllib.parse
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from actions.replies import Button, Reply
+from bot.channels.base import Address, PermanentDeliveryError, TransientDeliveryError
+from bot.channels.slack import SlackChannel
+from bot.channels.slack.web import web_client
+from bot.cli import upgrade_database
+from bot.service import Service, ServiceError, configured_service
+from bot.settings import load_settings
+from nlu import Interpreter
+from storage import people
+from storage.database import Database
+from storage.inbox import InboxUpdate
+from tests.channels.slack_fake import TEAM_ID, FakeSlack
+from tests.conversations.conftest import NOW
+from tests.factories import make_company
+
+SECRET = "test-signing-secret"
+ALICE = "UALICE"
+ALICE_DM = "DALICE"
+
+
+def signed(body: bytes, *, secret: str = SECRET, timestamp: int | None = None, content_type: str = "application/json") -> dict[str, str]:
+    """The headers Slack sends: `v0=` + HMAC-SHA256 of `v0:{timestamp}:{body}` with the signing secret."""
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), b"v0:" + stamp.encode() + b":" + body, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}", "Content-Type": content_type}
+
+
+def event(event_id: str, inner: dict[str, Any]) -> bytes:
+    return json.dumps({"token": "unused", "team_id": TEAM_ID, "api_app_id": "A1", "type": "event_callback",
+                       "event_id": event_id, "event_time": int(time.time()), "event": inner}).encode()
+
+
+def dm(event_id: str, text: str, *, user: str = ALICE, channel: str = ALICE_DM, **extra: Any) -> bytes:
+    return event(event_id, {"type": "message", "channel_type": "im", "channel": channel, "user": user, "text": text,
+                            "ts": f"{time.time():.6f}", "team": TEAM_ID, **extra})
+
+
+def block_actions(value: str, label: str, *, message_ts: str, channel: str = ALICE_DM, user: str = ALICE) -> bytes:
+    payload = {
+        "type": "block_actions", "team": {"id": TEAM_ID}, "user": {"id": user, "team_id": TEAM_ID},
+        "api_app_id": "A1", "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
+        "channel": {"id": channel, "name": "directmessage"}, "message": {"ts": message_ts, "type": "message"},
+        "trigger_id": "1.2.3", "response_url": "http://127.0.0.1:9/unused",
+        "actions": [{"type": "button", "action_id": "form-0", "block_id": "b1", "value": value,
+                     "text": {"type": "plain_text", "text": label}, "action_ts": f"{time.time():.6f}"}],
+    }
+    return urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+
+
+async def until(condition: Callable[[], bool], seconds: float = 20.0) -> None:
+    async with asyncio.timeout(seconds):
+        while not condition():
+            await asyncio.sleep(0.02)
+
+
+@dataclass
+class Running:
+    service: Service
+    slack: FakeSlack
+    http: httpx.AsyncClient
+    database_url: str
+
+    async def post(self, body: bytes, headers: dict[str, str] | None = None) -> httpx.Response:
+        return await self.http.post("/slack/events", content=body, headers=headers if headers is not None else signed(body))
+
+    async def press(self, body: bytes) -> httpx.Response:
+        return await self.post(body, signed(body, content_type="application/x-www-form-urlencoded"))
+
+    async def inbox_rows(self) -> int:
+        database = Database(self.database_url)
+        try:
+            async with database.reading() as session:
+                return int(await session.scalar(select(func.count()).select_from(InboxUpdate)) or 0)
+        finally:
+            await database.dispose()
+
+    def texts(self, channel: str = ALICE_DM) -> list[str]:
+        return [block["text"]["text"] for args in self.slack.posted(channel) for block in args["blocks"] if block["type"] == "section" and "text" in block]
+
+
+@pytest.fixture
+async def running(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, interpreter: Interpreter) -> AsyncIterator[Running]:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    database = Database(database_url)
+    try:
+        await upgrade_database(database)
+        async with database.transaction() as session:
+            company = await make_company(session)
+            await people.link_identity(session, company.alice, "slack", ALICE)
+    finally:
+        await database.dispose()
+    async with FakeSlack() as slack:
+        settings = load_settings(database_url=database_url, data_dir=tmp_path, http_host="127.0.0.1", http_port=0,
+                                 slack_bot_token=slack.token, slack_signing_secret=SECRET, slack_api_url=slack.url)
+        service = configured_service(settings, interpreter=interpreter, clock=lambda: NOW)
+        stop = asyncio.Event()
+        task = asyncio.create_task(service.run(stop))
+        try:
+            async with asyncio.timeout(30):
+                await service.started.wait()
+            async with httpx.AsyncClient(base_url=service.url, timeout=10) as http:
+                yield Running(service, slack, http, database_url)
+        finally:
+            stop.set()
+            async with asyncio.timeout(30):
+                await task
+
+
+async def test_a_direct_message_is_answered_in_the_dm_through_chat_post_message(running: Running) -> None:
+    response = await running.post(dm("Ev1", "hi"))
+    assert response.status_code == 200
+    await until(lambda: bool(running.slack.posted(ALICE_DM)))
+    posted = running.slack.posted(ALICE_DM)[0]
+    assert posted["blocks"] and posted["text"] and "thread_ts" not in posted
+    assert all(call.token == running.slack.token for call in running.slack.calls)
+    assert [call.method for call in running.slack.calls].count("auth.test") == 1  # bolt authorizes once
+    assert await running.inbox_rows() == 1
+
+
+async def test_a_retried_event_makes_one_inbox_row_and_one_answer(running: Running) -> None:
+    body = dm("EvRetried", "hi")
+    assert (await running.post(body)).status_code == 200
+    retry = signed(body) | {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    assert (await running.post(body, retry)).status_code == 200
+    await until(lambda: bool(running.slack.posted(ALICE_DM)))
+    await asyncio.sleep(0.5)  # time enough for a second answer, were there one
+    assert len(running.slack.calls_to("chat.postMessage")) == 1
+    assert await running.inbox_rows() == 1
+
+
+@pytest.mark.parametrize("trouble", ["bad signature", "stale timestamp", "no signature"])
+async def test_an_unsigned_or_stale_request_is_refused_with_401_and_leaves_nothing(running: Running, trouble: str) -> None:
+    body = dm("EvForged", "hi")
+    headers = {
+        "bad signature": signed(body, secret="not-the-secret"),
+        "stale timestamp": signed(body, timestamp=int(time.time()) - 6 * 60),
+        "no signature": {"Content-Type": "application/json"},
+    }[trouble]
+    response = await running.post(body, headers)
+    assert response.status_code == 401
+    await asyncio.sleep(0.3)
+    assert await running.inbox_rows() == 0 and running.slack.calls_to("chat.postMessage") == []
+
+
+async def test_url_verification_is_answered_with_the_challenge(running: Running) -> None:
+    body = json.dumps({"token": "unused", "challenge": "c-123", "type": "url_verification"}).encode()
+    response = await running.post(body)
+    assert response.status_code == 200 and "c-123" in response.text
+    assert await running.inbox_rows() == 0
+
+
+async def test_bot_messages_edits_and_other_channels_are_ignored(running: Running) -> None:
+    for body in (
+        dm("EvBot", "hi", bot_id="B9", user="UOTHERBOT"),
+        dm("EvEdit", "hi", subtype="message_changed"),
+        event("EvChannel", {"type": "message", "channel_type": "channel", "channel": "C1", "user": ALICE, "text": "hi", "ts": "1.1"}),
+    ):
+        assert (await running.post(body)).status_code == 200
+    assert await running.inbox_rows() == 0
+
+
+async def test_a_mention_in_a_channel_is_answered_in_its_thread(running: Running) -> None:
+    body = event("EvMention", {"type": "app_mention", "channel": "CGENERAL", "user": ALICE, "text": "<@UBOT> hello",
+                               "ts": "1764000000.000100", "team": TEAM_ID})
+    assert (await running.post(body)).status_code == 200
+    await until(lambda: bool(running.slack.posted("CGENERAL")))
+    assert running.slack.posted("CGENERAL")[0]["thread_ts"] == "1764000000.000100"
+
+
+async def test_a_button_press_reaches_the_core_as_its_payload(running: Running) -> None:
+    assert (await running.post(dm("EvLeave", "I need sick leave tomorrow"))).status_code == 200
+    await until(lambda: any(block["type"] == "actions" for args in running.slack.posted(ALICE_DM) for block in args["blocks"]))
+    (channel, ts), question = next((key, args) for key, args in running.slack.messages.items() if any(b["type"] == "actions" for b in args["blocks"]))
+    yes = next(block for block in question["blocks"] if block["type"] == "actions")["elements"][0]
+    before = len(running.slack.posted(ALICE_DM))
+
+    response = await running.press(block_actions(yes["value"], yes["text"]["text"], message_ts=ts, channel=channel))
+    assert response.status_code == 200
+    await until(lambda: len(running.slack.posted(ALICE_DM)) > before)
+    assert running.texts()[-1].startswith("Done: sick leave")  # "… is registered (request #1) …": the Yes was run
+    database = Database(running.database_url)
+    try:
+        async with database.reading() as session:
+            pressed = (await session.scalars(select(InboxUpdate).order_by(InboxUpdate.id))).all()[-1]
+    finally:
+        await database.dispose()
+    assert pressed.key.startswith(f"action:{channel}:{ts}:") and pressed.incoming["payload"] == yes["value"]
+    assert pressed.incoming["private"] is True and pressed.incoming["user_id"] == ALICE
+
+
+async def test_a_rate_limited_post_is_retried_by_slack_sdk_and_delivered_once(running: Running) -> None:
+    running.slack.fail_next("chat.postMessage", status=429, error="ratelimited", headers={"Retry-After": "1"})
+    started = time.monotonic()
+    assert (await running.post(dm("EvBusy", "hi"))).status_code == 200
+    await until(lambda: bool(running.slack.posted(ALICE_DM)))
+    assert time.monotonic() - started >= 1.0  # it waited as long as Retry-After said
+    assert len(running.slack.calls_to("chat.postMessage")) == 2 and len(running.slack.posted(ALICE_DM)) == 1
+
+
+# --- the channel on its own, against the fake -----------------------------------------------------------------
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack() as fake:
+        yield fake
+
+
+async def test_echoed_text_is_escaped_so_channel_pings_never_fire(slack: FakeSlack) -> None:
+    channel = SlackChannel(web_client(slack.token, slack.url))
+    await channel.send(Address("slack", "C1"), Reply("Ticket: <!channel> & <@U1> broke it", buttons=(Button("<!here>", "form:1:yes"),)))
+    posted = slack.posted("C1")[0]
+    dumped = json.dumps(posted)
+    assert "<!channel>" not in dumped and "<!here>" not in dumped and "<@U1>" not in dumped
+    assert "&lt;!channel&gt; &amp; &lt;@U1&gt;" in posted["blocks"][0]["text"]["text"]
+
+
+async def test_send_edit_and_private_address_use_the_web_api(slack: FakeSlack) -> None:
+    channel = SlackChannel(web_client(slack.token, slack.url))
+    reference = await channel.send(Address("slack", "C1", "1.5"), Reply("Approve?", buttons=(Button("Approve", "leave:1:approve"),)))
+    assert reference.startswith("C1:") and slack.posted("C1")[0]["thread_ts"] == "1.5"
+    await channel.edit(reference, Reply("Approved by Maria"))
+    chat_id, ts = reference.split(":", 1)
+    updated = slack.messages[(chat_id, ts)]
+    assert updated["text"] == "Approved by Maria" and all(block["type"] != "actions" for block in updated["blocks"])
+    assert await channel.private_address("U7") == Address("slack", "DU7")
+
+
+async def test_a_long_reply_is_sent_as_several_messages_and_the_last_is_the_reference(slack: FakeSlack) -> None:
+    channel = SlackChannel(web_client(slack.token, slack.url))
+    reference = await channel.send(Address("slack", "C1"), Reply("\n".join(f"line {n} " + "x" * 2000 for n in range(12))))
+    assert len(slack.posted("C1")) > 1
+    assert reference == f"C1:{list(slack.messages)[-1][1]}"
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "kind"),
+    [
+        ("channel_not_found", 200, PermanentDeliveryError),
+        ("account_inactive", 200, PermanentDeliveryError),
+        ("is_archived", 200, PermanentDeliveryError),
+        ("not_in_channel", 200, PermanentDeliveryError),
+        ("internal_error", 500, TransientDeliveryError),
+        ("ratelimited", 429, TransientDeliveryError),
+    ],
+)
+async def test_slack_errors_become_typed_delivery_errors(slack: FakeSlack, error: str, status: int, kind: type[Exception]) -> None:
+    channel = SlackChannel(web_client(slack.token, slack.url))
+    for _ in range(3):  # more than the rate-limit handler retries
+        slack.fail_next("chat.postMessage", status=status, error=error, headers={"Retry-After": "0"} if status == 429 else None)
+    with pytest.raises(kind) as raised:
+        await channel.send(Address("slack", "C1"), Reply("hi"))
+    assert str(raised.value) == f"slack: {error}"
+    if status == 429:
+        assert isinstance(raised.value, TransientDeliveryError) and raised.value.retry_after == 0
+
+
+async def test_an_edit_of_a_vanished_message_is_permanent_and_an_unreachable_person_has_no_address(slack: FakeSlack) -> None:
+    channel = SlackChannel(web_client(slack.token, slack.url))
+    with pytest.raises(PermanentDeliveryError, match="message_not_found"):
+        await channel.edit("C1:999.000001", Reply("late"))
+    slack.fail_next("conversations.open", error="user_not_found")
+    assert await channel.private_address("UGONE") is None
+
+
+async def test_no_server_is_a_transient_error() -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    listener.close()
+    channel = SlackChannel(web_client("xoxb-x", f"http://127.0.0.1:{port}/api/"))
+    with pytest.raises(TransientDeliveryError):
+        async with asyncio.timeout(20):
+            await channel.send(Address("slack", "C1"), Reply("hi"))
+
+
+def test_a_token_without_a_signing_secret_stops_start_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ServiceError, match="SLACK_SIGNING_SECRET"):
+        configured_service(load_settings(data_dir=tmp_path, slack_bot_token="xoxb-x"))
