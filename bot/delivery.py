@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -27,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.replies import Reply
 from bot.channels.base import Address, Channel, PermanentDeliveryError, TransientDeliveryError
+from bot.polling import PollingWorker
 from storage import live, outbox
 from storage.base import utcnow
 from storage.database import Database
@@ -141,16 +139,14 @@ def _reason(error: BaseException) -> str:
     return redact_secrets(text)
 
 
-def _default_name() -> str:
-    return f"{socket.gethostname()[:20]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:40]
-
-
-class DeliveryWorker:
+class DeliveryWorker(PollingWorker):
     """Delivers the outbox through the channels running in this process (platform name → channel).
 
     `run(stop)` delivers until `stop` is set, then releases its claims; `run_once()` does one round (tests, tools);
     `wake()` asks for a round now (something was just queued) instead of at the next poll.
     """
+
+    what = "outbox"
 
     def __init__(
         self,
@@ -165,49 +161,20 @@ class DeliveryWorker:
         on_failure: Callable[[str, str], None] | None = None,
         name: str | None = None,
     ) -> None:
-        self.database = database
+        super().__init__(database, poll_interval=poll_interval, name=name)
         self.channels = dict(channels)
         self.clock = clock
         self.batch_size = batch_size
         self.lease = lease
         self.send_timeout = send_timeout
-        self.poll_interval = poll_interval
         self.on_failure = on_failure
         """Told (platform, "transient" | "permanent" | "dead") on every failure, e.g. for metrics."""
-        self.name = name or _default_name()
-        self._wake = asyncio.Event()
 
-    def wake(self) -> None:
-        self._wake.set()
+    async def _round(self) -> bool:
+        return (await self.run_once()).claimed >= self.batch_size  # a full batch: more may be due right away
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Deliver until `stop` is set (a round in progress finishes first), then release the claims still held."""
-        failures = 0
-        try:
-            while not stop.is_set():
-                try:
-                    done = await self.run_once()
-                except Exception as error:  # the database is unreachable, say: keep serving, try again a bit later
-                    failures += 1
-                    log.error("outbox delivery round failed (%s); trying again", type(error).__name__)
-                    await self._pause(stop, min(self.poll_interval * 2**failures, 60.0))
-                    continue
-                failures = 0
-                if done.claimed < self.batch_size:  # a full batch means more may be due right away
-                    await self._pause(stop, self.poll_interval)
-        finally:
-            await self.release()
-
-    async def release(self) -> None:
-        """Give back every claim this worker still holds, so another worker can deliver those messages at once."""
-        try:
-            async with self.database.transaction() as session:
-                released = await outbox.release(session, self.name)
-        except Exception as error:  # stopping anyway: the leases run out by themselves
-            log.warning("could not release outbox claims (%s)", type(error).__name__)
-            return
-        if released:
-            log.info("released %d outbox claims", released)
+    async def _release_claims(self, session: AsyncSession) -> int:
+        return await outbox.release(session, self.name)
 
     async def run_once(self) -> Round:
         """One round: claim a batch, deliver it, record each result."""
@@ -378,13 +345,3 @@ class DeliveryWorker:
         log.warning("outbox message %s: %s delivery failure on %s%s", job.id, kind, platform or "-", cause)
         if self.on_failure is not None:
             self.on_failure(platform, kind)
-
-    async def _pause(self, stop: asyncio.Event, seconds: float) -> None:
-        """Sleep until the next poll, a wake-up or the stop, whichever comes first."""
-        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
-        try:
-            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
-        self._wake.clear()

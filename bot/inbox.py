@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.channels.base import Channel, DeliveryError
 from bot.messages import Incoming
+from bot.polling import PollingWorker
 from storage import inbox
 from storage.base import utcnow
 from storage.database import Database
@@ -110,16 +110,14 @@ def _reason(error: BaseException) -> str:
     return type(error).__name__
 
 
-def _default_name() -> str:
-    return f"{socket.gethostname()[:20]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:40]
-
-
-class InboxWorker:
+class InboxWorker(PollingWorker):
     """Runs stored updates through the router, with the channels running in this process (platform → channel).
 
     `run(stop)` works until `stop` is set, then releases its claims; `run_once()` does one round (tests, tools);
     `wake()` asks for a round now (an update was just accepted) instead of at the next poll.
     """
+
+    what = "inbox"
 
     def __init__(
         self,
@@ -134,7 +132,7 @@ class InboxWorker:
         poll_interval: float = 1.0,
         name: str | None = None,
     ) -> None:
-        self.database = database
+        super().__init__(database, poll_interval=poll_interval, name=name)
         self.router = router
         self.channels = dict(channels)
         self.clock = clock
@@ -142,41 +140,12 @@ class InboxWorker:
         self.lease = lease
         self.timeout = min(timeout, lease.total_seconds() / 2)
         """How long one update may take; well inside the lease, so no other worker takes it meanwhile."""
-        self.poll_interval = poll_interval
-        self.name = name or _default_name()
-        self._wake = asyncio.Event()
 
-    def wake(self) -> None:
-        self._wake.set()
+    async def _round(self) -> bool:
+        return bool((await self.run_once()).claimed)  # a round takes one update per chat: look again at once
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Process until `stop` is set (a round in progress finishes first), then release the claims still held."""
-        failures = 0
-        try:
-            while not stop.is_set():
-                try:
-                    done = await self.run_once()
-                except Exception as error:  # the database is unreachable, say: keep going, try again a bit later
-                    failures += 1
-                    log.error("inbox round failed (%s); trying again", type(error).__name__)
-                    await self._pause(stop, min(self.poll_interval * 2**failures, 60.0))
-                    continue
-                failures = 0
-                if not done.claimed:  # a round takes one update per chat: look again at once while there is work
-                    await self._pause(stop, self.poll_interval)
-        finally:
-            await self.release()
-
-    async def release(self) -> None:
-        """Give back every claim this worker still holds, so another worker can process those updates at once."""
-        try:
-            async with self.database.transaction() as session:
-                released = await inbox.release(session, self.name)
-        except Exception as error:  # stopping anyway: the leases run out by themselves
-            log.warning("could not release inbox claims (%s)", type(error).__name__)
-            return
-        if released:
-            log.info("released %d inbox claims", released)
+    async def _release_claims(self, session: AsyncSession) -> int:
+        return await inbox.release(session, self.name)
 
     async def run_once(self) -> Round:
         """One round: claim a batch (one update per chat), process the chats side by side, record each result."""
@@ -248,13 +217,3 @@ class InboxWorker:
         else:
             log.warning("inbox update %s: the lease ran out before its result was recorded", job.id)
             done.lost.append(job.id)
-
-    async def _pause(self, stop: asyncio.Event, seconds: float) -> None:
-        """Sleep until the next poll, a wake-up or the stop, whichever comes first."""
-        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
-        try:
-            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
-        self._wake.clear()
