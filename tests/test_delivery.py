@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy.pool import QueuePool
@@ -22,19 +22,7 @@ from storage.outbox import MAX_ATTEMPTS, OutboxMessage, OutboxStatus
 from storage.people import ChatIdentity, Employee
 from tests.channels.recording import RecordingChannel
 from tests.factories import Company, make_company
-
-NOW = datetime(2026, 11, 23, 6, 0)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+from tests.running import NOW, Clock
 
 
 @pytest.fixture

@@ -26,19 +26,7 @@ from storage.database import Database
 from storage.inbox import MAX_ATTEMPTS, InboxStatus, InboxUpdate
 from tests.channels.recording import RecordingChannel
 from tests.factories import Company, make_company
-
-NOW = datetime(2026, 11, 23, 6, 0)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+from tests.running import NOW, Clock
 
 
 class Recorder:

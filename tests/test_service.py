@@ -45,6 +45,7 @@ from storage.stock import StockItem
 from tests.channels.recording import RecordingChannel
 from tests.conversations.conftest import NOW
 from tests.factories import make_company
+from tests.running import serving, until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -202,13 +203,6 @@ async def statuses(database_url: str, message_ids: list[int]) -> list[OutboxStat
     return [OutboxStatus(by_id[message_id]) for message_id in message_ids]
 
 
-async def until(condition: Callable[[], bool], seconds: float = 20.0) -> None:
-    """Wait for something another task does (polling briefly); fail the test if it doesn't happen in time."""
-    async with asyncio.timeout(seconds):
-        while not condition():
-            await asyncio.sleep(0.02)
-
-
 @pytest.fixture
 def service_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)  # no stray .env
@@ -221,11 +215,7 @@ async def test_the_service_serves_http_and_delivers_the_outbox_through_its_chann
     prepared = await prepare(database_url, service_directory, "Your leave request #10 was approved.")
     channel = RecordingChannel("telegram")
     service = Service(prepared.settings, channels=[channel], interpreter=interpreter)
-    stop = asyncio.Event()
-    running = asyncio.create_task(service.run(stop))
-    try:
-        async with asyncio.timeout(30):
-            await service.started.wait()
+    async with serving(service):
         assert service.url.startswith("http://127.0.0.1:") and not service.url.endswith(":0")
         await until(lambda: len(channel.sent) == 1)
         assert channel.sent[0].address == Address("telegram", "dm:alice-tg")
@@ -246,10 +236,6 @@ async def test_the_service_serves_http_and_delivers_the_outbox_through_its_chann
             assert 'backoffice_outbox_messages{state="dead"} 0.0' in scrape
             assert 'backoffice_messages_total{channel="telegram",intent="greet",language="en"} 1.0' in scrape
             assert 'backoffice_turn_seconds_count{channel="telegram"} 1.0' in scrape
-    finally:
-        stop.set()
-        async with asyncio.timeout(30):
-            await running
     assert await statuses(database_url, prepared.message_ids) == [OutboxStatus.DELIVERED]
     with pytest.raises(httpx.ConnectError):  # stopped listening
         async with httpx.AsyncClient(base_url=service.url, timeout=2) as client:
@@ -286,11 +272,7 @@ async def test_stopping_finishes_a_request_in_progress(database_url: str, servic
         return PlainTextResponse("turn done")
 
     service = Service(prepared.settings, interpreter=interpreter, routes=[Route("/telegram/webhook", slow_webhook, methods=["POST"])])
-    stop = asyncio.Event()
-    running = asyncio.create_task(service.run(stop))
-    try:
-        async with asyncio.timeout(30):
-            await service.started.wait()
+    async with serving(service) as stop:
         async with httpx.AsyncClient(base_url=service.url, timeout=10) as client:
             request = asyncio.create_task(client.post("/telegram/webhook", content=b"{}"))
             async with asyncio.timeout(10):
@@ -298,10 +280,6 @@ async def test_stopping_finishes_a_request_in_progress(database_url: str, servic
             stop.set()  # SIGTERM arrives mid-turn
             response = await request
         assert response.status_code == 200 and response.text == "turn done"
-    finally:
-        stop.set()
-        async with asyncio.timeout(30):
-            await running
 
 
 class PollingRecordingChannel(RecordingChannel):
@@ -333,11 +311,7 @@ async def test_a_polling_channel_runs_in_the_service_and_its_crash_stops_the_ser
 async def test_the_service_keeps_the_nlu_stock_catalogue_fresh(database_url: str, service_directory: Path, interpreter: Interpreter) -> None:
     prepared = await prepare(database_url, service_directory)
     service = Service(prepared.settings, interpreter=interpreter, catalogue_check_seconds=0.05)
-    stop = asyncio.Event()
-    running = asyncio.create_task(service.run(stop))
-    try:
-        async with asyncio.timeout(30):
-            await service.started.wait()
+    async with serving(service):
         assistant = service.assistant
         assert assistant is not None and assistant.catalogue is not None
         assistant.catalogue_check_seconds = 0.0  # the assistant's own throttle would wait 10 s between looks
@@ -349,10 +323,6 @@ async def test_the_service_keeps_the_nlu_stock_catalogue_fresh(database_url: str
         finally:
             await database.dispose()
         await until(lambda: assistant.catalogue is not None and assistant.catalogue[0] == items_at_start + 1)
-    finally:
-        stop.set()
-        async with asyncio.timeout(30):
-            await running
 
 
 async def test_a_turn_that_queues_a_notification_wakes_the_worker_and_old_delivery_ids_are_forgotten(
@@ -371,11 +341,7 @@ async def test_a_turn_that_queues_a_notification_wakes_the_worker_and_old_delive
         await database.dispose()
     channel = RecordingChannel("telegram")
     service = Service(prepared.settings, channels=[channel], interpreter=interpreter, clock=lambda: NOW)
-    stop = asyncio.Event()
-    running = asyncio.create_task(service.run(stop))
-    try:
-        async with asyncio.timeout(30):
-            await service.started.wait()
+    async with serving(service):
         assert service.router is not None and service.worker is not None
         service.worker.poll_interval = 3600.0  # from now on only a wake-up makes the worker look again
         await asyncio.sleep(0.1)  # let the worker go back to its (now hour-long) pause
@@ -394,10 +360,6 @@ async def test_a_turn_that_queues_a_notification_wakes_the_worker_and_old_delive
         finally:
             await remembered.dispose()
         assert kept == {"recent"}  # the housekeeping ran at start: three-day-old ids (and their replies) are gone
-    finally:
-        stop.set()
-        async with asyncio.timeout(30):
-            await running
 
 
 async def test_an_update_accepted_into_the_inbox_is_answered_once_and_processed_rows_are_forgotten(
@@ -412,11 +374,7 @@ async def test_an_update_accepted_into_the_inbox_is_answered_once_and_processed_
         await database.dispose()
     channel = RecordingChannel("telegram")
     service = Service(prepared.settings, channels=[channel], interpreter=interpreter, clock=lambda: NOW)
-    stop = asyncio.Event()
-    running = asyncio.create_task(service.run(stop))
-    try:
-        async with asyncio.timeout(30):
-            await service.started.wait()
+    async with serving(service):
         assert service.inbox is not None and service.inbox_worker is not None
         service.inbox_worker.poll_interval = 3600.0  # only the accept's wake-up makes it look again
         await asyncio.sleep(0.1)
@@ -426,10 +384,6 @@ async def test_an_update_accepted_into_the_inbox_is_answered_once_and_processed_
         await until(lambda: len(channel.sent) == 1, seconds=10)
         await asyncio.sleep(0.2)  # a second answer would come now
         assert len(channel.to("dm:alice-tg")) == 1
-    finally:
-        stop.set()
-        async with asyncio.timeout(30):
-            await running
     remembered = Database(database_url)
     try:
         async with remembered.reading() as session:

@@ -11,7 +11,7 @@ import json
 import socket
 import time
 import urllib.parse
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from storage.inbox import InboxUpdate
 from tests.channels.slack_fake import TEAM_ID, FakeSlack
 from tests.conversations.conftest import NOW
 from tests.factories import make_company
+from tests.running import serving, until
 
 SECRET = "test-signing-secret"
 ALICE = "UALICE"
@@ -67,12 +68,6 @@ def block_actions(value: str, label: str, *, message_ts: str, channel: str = ALI
                      "text": {"type": "plain_text", "text": label}, "action_ts": f"{time.time():.6f}"}],
     }
     return urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
-
-
-async def until(condition: Callable[[], bool], seconds: float = 20.0) -> None:
-    async with asyncio.timeout(seconds):
-        while not condition():
-            await asyncio.sleep(0.02)
 
 
 @dataclass
@@ -115,17 +110,8 @@ async def running(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyP
         settings = load_settings(database_url=database_url, data_dir=tmp_path, http_host="127.0.0.1", http_port=0,
                                  slack_bot_token=slack.token, slack_signing_secret=SECRET, slack_api_url=slack.url)
         service = configured_service(settings, interpreter=interpreter, clock=lambda: NOW)
-        stop = asyncio.Event()
-        task = asyncio.create_task(service.run(stop))
-        try:
-            async with asyncio.timeout(30):
-                await service.started.wait()
-            async with httpx.AsyncClient(base_url=service.url, timeout=10) as http:
-                yield Running(service, slack, http, database_url)
-        finally:
-            stop.set()
-            async with asyncio.timeout(30):
-                await task
+        async with serving(service), httpx.AsyncClient(base_url=service.url, timeout=10) as http:
+            yield Running(service, slack, http, database_url)
 
 
 async def test_a_direct_message_is_answered_in_the_dm_through_chat_post_message(running: Running) -> None:

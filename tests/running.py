@@ -1,0 +1,48 @@
+"""Helpers for tests that run the service or its workers: a settable clock, waiting for another task, serving."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+
+from bot.service import Service
+
+NOW = datetime(2026, 11, 23, 6, 0)
+
+
+class Clock:
+    """An injected clock that tests move by hand (nothing sleeps for real time)."""
+
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+async def until(condition: Callable[[], bool], seconds: float = 20.0) -> None:
+    """Wait for something another task does (polling briefly); fail the test if it doesn't happen in time."""
+    async with asyncio.timeout(seconds):
+        while not condition():
+            await asyncio.sleep(0.02)
+
+
+@asynccontextmanager
+async def serving(service: Service) -> AsyncIterator[asyncio.Event]:
+    """Run the service for the block (once it has started); its stop event is yielded so the block can stop it
+    early. Fails the test if the service takes over 30 s to start or to stop."""
+    stop = asyncio.Event()
+    running = asyncio.create_task(service.run(stop))
+    try:
+        async with asyncio.timeout(30):
+            await service.started.wait()
+        yield stop
+    finally:
+        stop.set()
+        async with asyncio.timeout(30):
+            await running
