@@ -79,6 +79,8 @@ class Destination(enum.StrEnum):
     """The chat the message came from."""
     PRIVATE = "private"
     """The person's one-to-one chat with the assistant on the same platform (never the group it came from)."""
+    HOME = "home"
+    """The person's home page of the app, where the platform has one (Slack's App Home); dropped elsewhere."""
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,9 @@ class Address:
     platform: str
     chat_id: str
     thread_id: str | None = None
+    only_for: str | None = None
+    """A user id: show the message only to that person, where the platform can (Slack's ephemeral messages; a
+    pointer in a channel that nobody else needs to see). Platforms without that send it normally."""
 
 
 class DeliveryError(Exception):
@@ -56,4 +59,26 @@ class Channel(Protocol):
     async def private_address(self, user_id: str) -> Address | None:
         """The person's one-to-one chat with the assistant on this platform, or None if it can't be reached
         (never opened, for instance)."""
+        ...
+
+
+@runtime_checkable
+class PeopleDirectory(Protocol):
+    """A platform that knows its users' company email (Slack): the core links a person who writes for the first
+    time by their profile email, and reaches a person who never wrote (a manager, HR, an IT agent) by theirs."""
+
+    async def email_of(self, user_id: str) -> str | None:
+        """The user's verified profile email, or None (a bot, a deactivated or foreign account, no email)."""
+        ...
+
+    async def user_by_email(self, email: str) -> str | None:
+        """The platform's user id of the person with this email, or None if there is none."""
+        ...
+
+
+@runtime_checkable
+class HomeTab(Protocol):
+    """A platform with a per-person page of the app (Slack's App Home): the core publishes the person's summary."""
+
+    async def publish_home(self, user_id: str, reply: Reply) -> None:
         ...

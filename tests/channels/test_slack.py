@@ -5,113 +5,26 @@ replies going to a fake Slack Web API (tests/channels/slack_fake.py) through sla
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import socket
 import time
-import urllib.parse
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from actions.replies import Button, Reply
 from bot.channels.base import Address, PermanentDeliveryError, TransientDeliveryError
 from bot.channels.slack import SlackChannel
 from bot.channels.slack.web import web_client
-from bot.cli import upgrade_database
-from bot.service import Service, ServiceError, configured_service
+from bot.service import ServiceError, configured_service
 from bot.settings import load_settings
-from nlu import Interpreter
-from storage import people
 from storage.database import Database
 from storage.inbox import InboxUpdate
+from tests.channels.slack_events import ALICE, ALICE_DM, Running, block_actions, dm, event, signed
 from tests.channels.slack_fake import TEAM_ID, FakeSlack
-from tests.conversations.conftest import NOW
-from tests.factories import make_company
-from tests.running import serving, until
-
-SECRET = "test-signing-secret"
-ALICE = "UALICE"
-ALICE_DM = "DALICE"
-
-
-def signed(body: bytes, *, secret: str = SECRET, timestamp: int | None = None, content_type: str = "application/json") -> dict[str, str]:
-    """The headers Slack sends: `v0=` + HMAC-SHA256 of `v0:{timestamp}:{body}` with the signing secret."""
-    stamp = str(int(time.time()) if timestamp is None else timestamp)
-    digest = hmac.new(secret.encode(), b"v0:" + stamp.encode() + b":" + body, hashlib.sha256).hexdigest()
-    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}", "Content-Type": content_type}
-
-
-def event(event_id: str, inner: dict[str, Any]) -> bytes:
-    return json.dumps({"token": "unused", "team_id": TEAM_ID, "api_app_id": "A1", "type": "event_callback",
-                       "event_id": event_id, "event_time": int(time.time()), "event": inner}).encode()
-
-
-def dm(event_id: str, text: str, *, user: str = ALICE, channel: str = ALICE_DM, **extra: Any) -> bytes:
-    return event(event_id, {"type": "message", "channel_type": "im", "channel": channel, "user": user, "text": text,
-                            "ts": f"{time.time():.6f}", "team": TEAM_ID, **extra})
-
-
-def block_actions(value: str, label: str, *, message_ts: str, channel: str = ALICE_DM, user: str = ALICE) -> bytes:
-    payload = {
-        "type": "block_actions", "team": {"id": TEAM_ID}, "user": {"id": user, "team_id": TEAM_ID},
-        "api_app_id": "A1", "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
-        "channel": {"id": channel, "name": "directmessage"}, "message": {"ts": message_ts, "type": "message"},
-        "trigger_id": "1.2.3", "response_url": "http://127.0.0.1:9/unused",
-        "actions": [{"type": "button", "action_id": "form-0", "block_id": "b1", "value": value,
-                     "text": {"type": "plain_text", "text": label}, "action_ts": f"{time.time():.6f}"}],
-    }
-    return urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
-
-
-@dataclass
-class Running:
-    service: Service
-    slack: FakeSlack
-    http: httpx.AsyncClient
-    database_url: str
-
-    async def post(self, body: bytes, headers: dict[str, str] | None = None) -> httpx.Response:
-        return await self.http.post("/slack/events", content=body, headers=headers if headers is not None else signed(body))
-
-    async def press(self, body: bytes) -> httpx.Response:
-        return await self.post(body, signed(body, content_type="application/x-www-form-urlencoded"))
-
-    async def inbox_rows(self) -> int:
-        database = Database(self.database_url)
-        try:
-            async with database.reading() as session:
-                return int(await session.scalar(select(func.count()).select_from(InboxUpdate)) or 0)
-        finally:
-            await database.dispose()
-
-    def texts(self, channel: str = ALICE_DM) -> list[str]:
-        return [block["text"]["text"] for args in self.slack.posted(channel) for block in args["blocks"] if block["type"] == "section" and "text" in block]
-
-
-@pytest.fixture
-async def running(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, interpreter: Interpreter) -> AsyncIterator[Running]:
-    monkeypatch.chdir(tmp_path)  # no stray .env
-    database = Database(database_url)
-    try:
-        await upgrade_database(database)
-        async with database.transaction() as session:
-            company = await make_company(session)
-            await people.link_identity(session, company.alice, "slack", ALICE)
-    finally:
-        await database.dispose()
-    async with FakeSlack() as slack:
-        settings = load_settings(database_url=database_url, data_dir=tmp_path, http_host="127.0.0.1", http_port=0,
-                                 slack_bot_token=slack.token, slack_signing_secret=SECRET, slack_api_url=slack.url)
-        service = configured_service(settings, interpreter=interpreter, clock=lambda: NOW)
-        async with serving(service), httpx.AsyncClient(base_url=service.url, timeout=10) as http:
-            yield Running(service, slack, http, database_url)
+from tests.running import until
 
 
 async def test_a_direct_message_is_answered_in_the_dm_through_chat_post_message(running: Running) -> None:
