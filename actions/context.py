@@ -67,6 +67,9 @@ class ActionContext:
     queried twice); confirm() takes it out, so it never outlives that step."""
     queued: bool = False
     """Messages for the outbox were queued in this turn (the delivery worker can start on them at once)."""
+    closed: set[str] = field(default_factory=set)
+    """References of the live messages `close_live` is editing to their outcome (the chat's own reply must not
+    replace one of them as well)."""
 
     @property
     def language(self) -> str:
@@ -142,6 +145,7 @@ class ActionContext:
             message.payload, message.live_key = outcome(language), None
         for sent, language in await live.close(self.session, key, now=self.now):
             self.queued = True
+            self.closed.add(sent.reference)
             await outbox.enqueue_edit(self.session, sent, outcome(language), now=self.now)
 
 

@@ -353,7 +353,12 @@ async def show_balance(ctx: ActionContext) -> None:
     if not rows:
         ctx.say("leave.balance_none", private=True)
         return
-    table = Table(
+    ctx.say("leave.balance_intro", year=str(year), blocks=(balance_table(t, rows),), private=True)
+
+
+def balance_table(t: Translator, rows: list[leave.LeaveBalance], *, title: str = "") -> Table:
+    """A person's balances, one row per leave type (the balance answer, and the home page)."""
+    return Table(
         header=(t("leave.col.type"), t("leave.col.entitled"), t("leave.col.taken"), t("leave.col.pending"), t("leave.col.remaining")),
         rows=tuple(
             (
@@ -365,13 +370,12 @@ async def show_balance(ctx: ActionContext) -> None:
             )
             for row in rows
         ),
+        title=title,
     )
-    ctx.say("leave.balance_intro", year=str(year), blocks=(table,), private=True)
 
 
 @routes.intent("leave_status")
 async def show_status(ctx: ActionContext) -> None:
-    t = ctx.t
     requests = await leave.requests_of(ctx.session, ctx.employee)
     recent = [
         request
@@ -385,9 +389,15 @@ async def show_status(ctx: ActionContext) -> None:
         ctx.say("leave.status_none", private=True)
         return
     recent = sorted(recent, key=lambda request: request.start_date)[-MAX_LISTED:]
+    ctx.say("leave.status_intro", blocks=(await requests_table(ctx, recent),), private=True)
+
+
+async def requests_table(ctx: ActionContext, requests: list[LeaveRequest], *, title: str = "") -> Table:
+    """The speaker's requests with their status and who decides or decided (the status answer, the home page)."""
+    t = ctx.t
     decider = await decider_for(ctx.session, ctx.employee)
     rows = []
-    for request in recent:
+    for request in requests:
         if request.status is LeaveStatus.PENDING:
             who = decider.name if decider is not None else t("leave.hr")
         elif request.approver_id is not None:
@@ -406,11 +416,11 @@ async def show_status(ctx: ActionContext) -> None:
                 who,
             )
         )
-    table = Table(
+    return Table(
         header=("#", t("leave.col.type"), t("leave.col.dates"), t("leave.col.days"), t("leave.col.status"), t("leave.col.decider")),
         rows=tuple(rows),
+        title=title,
     )
-    ctx.say("leave.status_intro", blocks=(table,), private=True)
 
 
 # --- cancelling ---------------------------------------------------------------------------------------------------

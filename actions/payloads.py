@@ -9,6 +9,10 @@ dialogue answers as an expired button — never an exception. Handlers receive t
 Form buttons carry the form *instance* they belong to (a short random token kept in the conversation's form
 frame), so the Yes of an older confirmation can't confirm whatever form is open now; a slot choice carries only
 the position of a value the form offered (the values stay in the frame), so a forged one can't inject a value.
+
+The `home` family is for the person's home page (Slack's App Home): `home:show` asks for it to be (re)published,
+and its Approve/Reject buttons are `home:approve:<id>` / `home:reject:<id>`, so the core knows the press came from
+the home and answers by republishing it (a home view has no message to replace or reply under).
 """
 
 from __future__ import annotations
@@ -234,6 +238,28 @@ class IntentShortcut:
         return (self.intent,)
 
 
+@dataclass(frozen=True)
+class ShowHome:
+    """`home:show` — publish the person's home page (they opened it, or something on it changed)."""
+
+    prefix: ClassVar[str] = "home"
+
+    def fields(self) -> tuple[str, ...]:
+        return ("show",)
+
+
+@dataclass(frozen=True)
+class HomeDecision(LeaveDecision):
+    """`home:approve:42` / `home:reject:42` — a decider's buttons on their home page: a leave decision like the
+    `leave:` ones, answered with the home page republished."""
+
+    prefix: ClassVar[str] = "home"
+
+
+HOME_FAMILIES: tuple[type[ShowHome | HomeDecision], ...] = (ShowHome, HomeDecision)
+"""Presses answered on the person's home page rather than in a chat."""
+
+
 Payload = (
     LeaveDecision
     | LeaveCancel
@@ -244,6 +270,8 @@ Payload = (
     | FormAnswer
     | SlotChoice
     | IntentShortcut
+    | ShowHome
+    | HomeDecision
 )
 P = TypeVar("P", bound=Payload)
 FAMILIES: tuple[type[Payload], ...] = (
@@ -256,6 +284,8 @@ FAMILIES: tuple[type[Payload], ...] = (
     FormAnswer,
     SlotChoice,
     IntentShortcut,
+    ShowHome,
+    HomeDecision,
 )
 
 
@@ -328,6 +358,15 @@ def _intent(parts: list[str]) -> IntentShortcut:
     return IntentShortcut(name)
 
 
+def _home(parts: list[str]) -> ShowHome | HomeDecision:
+    if parts == ["show"]:
+        return ShowHome()
+    action, number = _arity(parts, 2)
+    if action not in ("approve", "reject"):
+        raise ValueError(f"not a home action: {action!r}")
+    return HomeDecision(_id(number), approve=action == "approve")
+
+
 _PARSERS = {
     "leave": _leave,
     "payslip": _payslip,
@@ -337,6 +376,7 @@ _PARSERS = {
     "form": _form,
     "slot": _slot,
     "intent": _intent,
+    "home": _home,
 }
 
 

@@ -335,7 +335,7 @@ async def _list_mine(ctx: ActionContext) -> None:
     if not mine:
         ctx.say("tickets.none_open")
         return
-    table = _ticket_table(ctx, mine)
+    table = ticket_table(ctx, mine)
     buttons = [_button(f"#{ticket.number}", TicketVerb.SHOW, ticket.number) for ticket in mine[:5]]
     ctx.say("tickets.open_list", count=len(mine), blocks=(table,), buttons=buttons)
 
@@ -352,11 +352,12 @@ async def _list_queue(ctx: ActionContext) -> None:
         else _button(t("tickets.button_take_number", number=ticket.number), TicketVerb.TAKE, ticket.number)
         for ticket in queue[:5]
     ]
-    ctx.say("tickets.queue_list", count=len(queue), blocks=(_ticket_table(ctx, queue, holder=True),), buttons=buttons)
+    ctx.say("tickets.queue_list", count=len(queue), blocks=(ticket_table(ctx, queue, holder=True),), buttons=buttons)
 
 
-def _ticket_table(ctx: ActionContext, listed: list[Ticket], *, holder: bool = False) -> Table:
-    """Number, subject, status, (who has it, for an agent's queue,) and when it is due, for the first few."""
+def ticket_table(ctx: ActionContext, listed: list[Ticket], *, holder: bool = False, title: str = "") -> Table:
+    """Number, subject, status, (who has it, for an agent's queue,) and when it is due, for the first few (the
+    ticket lists, and the home page)."""
     t = ctx.t
     header = [t("tickets.column_number"), t("tickets.column_subject"), t("tickets.column_status"), t("tickets.column_due")]
     if holder:
@@ -367,7 +368,7 @@ def _ticket_table(ctx: ActionContext, listed: list[Ticket], *, holder: bool = Fa
         if holder:
             row.insert(3, t("tickets.queue_you") if ticket.assignee_id == ctx.employee.id else t("tickets.queue_nobody"))
         rows.append(tuple(row))
-    return Table(tuple(header), tuple(rows))
+    return Table(tuple(header), tuple(rows), title)
 
 
 async def _change(ctx: ActionContext, number: int, wanted: str, *, comment: str = "", replaces_source: bool = False) -> None:

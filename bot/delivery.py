@@ -2,11 +2,14 @@
 
 `DeliveryWorker` claims a small batch (a lease, committed at once), sends each message with no database
 transaction open, then records the result in a short transaction of its own. A message goes to one of the
-recipient's chat identities whose channel is running, in their private chat. Errors are typed
+recipient's chat identities whose channel is running, in their private chat; someone with no account on a running
+platform that knows company emails (Slack) is found there by their email, and the account found is linked for
+next time, so a manager or an HR agent who never wrote to the assistant still gets their approvals. Errors are typed
 (bot/channels/base.py): a transient one is retried later (exponential back-off, or when the platform said); a
 permanent one marks that identity unreachable and the message falls back to the person's other linked platform;
 with nobody left to deliver to, or after the last attempt, the message is dead-lettered with its reason.
-Messages with live buttons are remembered once sent (storage/live.py), so a decision can edit them later.
+Messages with live buttons are remembered once sent (storage/live.py), so a decision can edit them later. Whoever
+is reached on a platform with home pages (Slack's App Home) gets theirs refreshed (bot/home.py).
 """
 
 from __future__ import annotations
@@ -23,13 +26,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.replies import Reply
-from bot.channels.base import Address, Channel, PermanentDeliveryError, TransientDeliveryError
+from bot import home
+from bot.channels.base import Address, Channel, HomeTab, PeopleDirectory, PermanentDeliveryError, TransientDeliveryError
 from bot.polling import PollingWorker
-from storage import live, outbox
+from storage import linking, live, outbox, people
 from storage.base import utcnow
 from storage.database import Database
+from storage.errors import DomainError
 from storage.outbox import OutboxKind, OutboxMessage, Target
-from storage.people import ChatIdentity
+from storage.people import ChatIdentity, Employee
 from storage.redaction import redact_secrets
 
 log = logging.getLogger(__name__)
@@ -104,6 +109,8 @@ class _Sent:
     target: Target
     learnt_address: str | None = None
     """The private chat the channel told us about, kept on the identity for next time."""
+    found_user: str | None = None
+    """The platform's user the recipient was found as by their email: linked to them for next time."""
 
 
 @dataclass(frozen=True)
@@ -180,7 +187,7 @@ class DeliveryWorker(PollingWorker):
         """One round: claim a batch, deliver it, record each result."""
         started = time.monotonic()
         done = Round()
-        jobs, identities = await self._claim()
+        jobs, identities, emails = await self._claim()
         if not jobs:
             return done
         # Each person's messages go in order; different people's go side by side, so one slow chat holds up no one.
@@ -189,7 +196,10 @@ class DeliveryWorker(PollingWorker):
             queues.setdefault(job.recipient_id, []).append(job)
         last_start = started + self.lease.total_seconds() - self.send_timeout
         results = await asyncio.gather(
-            *(self._deliver_queue(queue, identities.get(recipient, []), done, last_start) for recipient, queue in queues.items()),
+            *(
+                self._deliver_queue(queue, identities.get(recipient, []), emails.get(recipient), done, last_start)
+                for recipient, queue in queues.items()
+            ),
             return_exceptions=True,
         )
         if done.released:
@@ -200,45 +210,54 @@ class DeliveryWorker(PollingWorker):
                 raise result
         return done
 
-    async def _claim(self) -> tuple[list[_Job], dict[int, list[_Identity]]]:
+    async def _claim(self) -> tuple[list[_Job], dict[int, list[_Identity]], dict[int, str]]:
         now = self.clock()
         async with self.database.reading() as session:  # an idle poll takes no write lock
             if not await outbox.has_due(session, now=now):
-                return [], {}
+                return [], {}, {}
         async with self.database.transaction() as session:
             claimed = await outbox.claim_due(session, now=now, limit=self.batch_size, worker=self.name, lease=self.lease)
             jobs = [_Job.of(message) for message in claimed]
             recipients = {job.recipient_id for job in jobs if job.kind is OutboxKind.SEND}
             identities: dict[int, list[_Identity]] = {}
+            emails: dict[int, str] = {}
             if recipients:
+                found = await session.execute(select(Employee.id, Employee.email).where(Employee.id.in_(sorted(recipients))))
+                emails = {employee_id: email for employee_id, email in found}
                 rows = await session.scalars(
                     select(ChatIdentity).where(ChatIdentity.employee_id.in_(recipients)).order_by(ChatIdentity.id)
                 )
                 for row in rows:
                     identities.setdefault(row.employee_id, []).append(_Identity.of(row))
-        return jobs, identities
+        return jobs, identities, emails
 
-    async def _deliver_queue(self, queue: list[_Job], identities: list[_Identity], done: Round, last_start: float) -> None:
+    async def _deliver_queue(
+        self, queue: list[_Job], identities: list[_Identity], email: str | None, done: Round, last_start: float
+    ) -> None:
         for job in queue:
             if time.monotonic() > last_start:
                 done.released.append(job.id)
                 continue
-            outcome, unreachable = await self._attempt(job, identities)
+            outcome, unreachable = await self._attempt(job, identities, email)
+            if isinstance(outcome, _Sent) and outcome.found_user is not None:  # later messages: that account
+                identities.append(_Identity(-1, outcome.target.platform, outcome.found_user, outcome.target.chat_id, None))
             if unreachable:  # later messages to this person this round skip those identities too
                 failed = dict(unreachable)
                 identities[:] = [replace(i, unreachable=failed[i.id]) if i.id in failed else i for i in identities]
             await self._record(job, outcome, unreachable, done)
 
-    async def _attempt(self, job: _Job, identities: list[_Identity]) -> tuple[_Outcome, _Unreachable]:
+    async def _attempt(self, job: _Job, identities: list[_Identity], email: str | None) -> tuple[_Outcome, _Unreachable]:
         try:
             reply = Reply.from_dict(job.payload)
         except (KeyError, TypeError, ValueError) as error:
             return _Dead(f"unreadable message ({type(error).__name__})"), []
         if job.kind is OutboxKind.EDIT:
             return await self._edit(job, reply), []
-        return await self._send(job, reply, identities)
+        return await self._send(job, reply, identities, email)
 
-    async def _send(self, job: _Job, reply: Reply, identities: list[_Identity]) -> tuple[_Outcome, _Unreachable]:
+    async def _send(
+        self, job: _Job, reply: Reply, identities: list[_Identity], email: str | None
+    ) -> tuple[_Outcome, _Unreachable]:
         unreachable: _Unreachable = []
         reachable = [identity for identity in identities if identity.unreachable is None]
         running = sorted(
@@ -270,7 +289,12 @@ class DeliveryWorker(PollingWorker):
                 retry_after = error.retry_after if isinstance(error, TransientDeliveryError) else None
                 return _Retry(_reason(error), retry_after, target), unreachable
             learnt = address.chat_id if identity.private_address is None else None
-            return _Sent(Target(identity.platform, address.chat_id, identity.id, reference), learnt), unreachable
+            found = identity.external_id if identity.id < 0 else None  # found by email earlier this round
+            target = Target(identity.platform, address.chat_id, identity.id if identity.id > 0 else None, reference)
+            return _Sent(target, learnt, found), unreachable
+        by_email = await self._find_by_email(job, reply, identities, email)
+        if by_email is not None:
+            return by_email, unreachable
         failed = dict(unreachable)
         elsewhere = sorted({identity.platform for identity in reachable if identity.id not in failed and identity.platform not in self.channels})
         if elsewhere:
@@ -279,6 +303,32 @@ class DeliveryWorker(PollingWorker):
             return _Dead("not linked on any chat platform"), unreachable
         reasons = "; ".join(f"{identity.platform}: {failed.get(identity.id) or identity.unreachable}" for identity in identities)
         return _Dead(f"unreachable on every platform ({reasons})", running[-1].platform if running else ""), unreachable
+
+    async def _find_by_email(
+        self, job: _Job, reply: Reply, identities: list[_Identity], email: str | None
+    ) -> _Sent | _Retry | None:
+        """Deliver through a running platform that knows company emails where the person has no account yet: the
+        user with their email, in a direct message opened now. None if no such platform knows them."""
+        linked_on = {identity.platform for identity in identities}
+        for platform, channel in self.channels.items():
+            if email is None or platform in linked_on or not isinstance(channel, PeopleDirectory):
+                continue
+            try:
+                async with asyncio.timeout(self.send_timeout):
+                    user_id = await channel.user_by_email(email)
+                    address = await channel.private_address(user_id) if user_id is not None else None
+                    if user_id is None or address is None:
+                        continue
+                    reference = await channel.send(address, reply)
+            except PermanentDeliveryError:
+                self._failed(job, platform, "permanent")
+                continue
+            except Exception as error:  # transient, a time-out, or a channel bug: again later
+                self._failed(job, platform, "transient", error)
+                retry_after = error.retry_after if isinstance(error, TransientDeliveryError) else None
+                return _Retry(_reason(error), retry_after, Target(platform))
+            return _Sent(Target(platform, address.chat_id, None, reference), address.chat_id, user_id)
+        return None
 
     async def _edit(self, job: _Job, reply: Reply) -> _Outcome:
         platform, reference = job.platform or "", job.reference or ""
@@ -302,11 +352,15 @@ class DeliveryWorker(PollingWorker):
             for identity_id, why in unreachable:
                 await outbox.mark_unreachable(session, identity_id, why, now=now)
             if isinstance(outcome, _Sent):
+                if outcome.found_user is not None:
+                    outcome = await self._link_found(session, job, outcome, now)
                 current = await outbox.mark_delivered(session, job.id, now=now, target=outcome.target)
                 if outcome.learnt_address and outcome.target.identity_id is not None:
                     await outbox.learn_private_address(session, outcome.target.identity_id, outcome.learnt_address)
                 if current is not None and job.live_key and outcome.target.reference:
                     await self._remember_live(session, job, current, outcome.target, now)
+                if current is not None and job.kind is OutboxKind.SEND:
+                    await self._refresh_home(session, job, outcome, now)
                 done.delivered.append(job.id)
             elif isinstance(outcome, _Retry):
                 status = await outbox.mark_failed(
@@ -326,6 +380,34 @@ class DeliveryWorker(PollingWorker):
                 await outbox.mark_dead(session, job.id, outcome.reason)
                 done.dead.append(job.id)
                 self._failed(job, outcome.platform, "dead")
+
+    @staticmethod
+    async def _link_found(session: AsyncSession, job: _Job, outcome: _Sent, now: datetime) -> _Sent:
+        """Link the account the recipient was found as (audited), so the next message goes straight there."""
+        assert outcome.found_user is not None
+        platform = outcome.target.platform
+        employee = await people.get_employee(session, job.recipient_id)
+        try:
+            await linking.link(session, employee, platform, outcome.found_user, via="email lookup", now=now,
+                               private_address=outcome.target.chat_id)
+        except DomainError as error:  # the account is linked to someone else meanwhile: delivered all the same
+            log.warning("outbox message %s: the %s account found by email is not linked (%s)", job.id, platform, error.code)
+            return outcome
+        linked = await people.identities_on(session, employee.id, platform)
+        identity_id = linked[0].id if linked else None
+        return replace(outcome, target=replace(outcome.target, identity_id=identity_id), learnt_address=None)
+
+    async def _refresh_home(self, session: AsyncSession, job: _Job, outcome: _Sent, now: datetime) -> None:
+        """A notification reached someone on a platform with home pages: their page is refreshed with whatever it
+        was about (a request to decide, a decision), through the inbox like any update (bot/home.py)."""
+        if not isinstance(self.channels.get(outcome.target.platform), HomeTab):
+            return
+        user_id = outcome.found_user
+        if user_id is None and outcome.target.identity_id is not None:
+            identity = await session.get(ChatIdentity, outcome.target.identity_id)
+            user_id = identity.external_id if identity is not None else None
+        if user_id is not None:
+            await home.refresh_later(session, platform=outcome.target.platform, user_id=user_id, cause=f"outbox:{job.id}", now=now)
 
     @staticmethod
     async def _remember_live(session: AsyncSession, job: _Job, current: OutboxMessage, target: Target, now: datetime) -> None:

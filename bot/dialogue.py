@@ -29,6 +29,7 @@ from actions.i18n import Translator
 from actions.payloads import FormAnswer, IntentShortcut, SlotChoice, decode, encode
 from actions.registry import Routes
 from actions.replies import Button, Reply
+from bot import home
 from bot.messages import Destination, Incoming, Outgoing, Turn
 from storage import conversations
 from storage.base import utcnow
@@ -42,6 +43,7 @@ MIN_CONFIDENCE = 0.35
 """Below this the intent is treated as not understood."""
 FAILURES_BEFORE_HUMAN = 2
 MAX_ATTEMPTS = 4
+NOT_LINKED = "core.not_linked"
 CONTROL_INTENTS = frozenset({"affirm", "deny", "cancel"})
 
 
@@ -87,34 +89,39 @@ class Dialogue:
         self.default_language = default_language
         self.timezone = timezone
 
-    async def handle(self, incoming: Incoming) -> Turn:
+    async def handle(self, incoming: Incoming, *, not_linked: str = NOT_LINKED, home_pages: bool = False) -> Turn:
         """Answer one message. Never raises for a fault of the turn (the error boundary): anything unexpected rolls
-        the turn back, is logged with an error id (no message text) and is answered with an apology quoting it."""
+        the turn back, is logged with an error id (no message text) and is answered with an apology quoting it.
+        `not_linked`: the message key that answers someone not linked (why, where the channel knows better).
+        `home_pages`: the platform has a home page per person (Slack's App Home): a turn that changed something
+        stores a refresh of the speaker's page with its changes (bot/home.py)."""
         now = incoming.at or self.clock()
         known = _Known(self.default_language)
         try:
             for _ in range(MAX_ATTEMPTS):
                 try:
-                    return await self._attempt(incoming, now, known)
+                    return await self._attempt(incoming, now, known, not_linked, home_pages)
                 except StaleState:
                     log.info("conversation changed meanwhile; re-running the turn")
             return Turn((Outgoing(Reply(Translator(known.language)("core.busy"))),), known.language, intent="busy")
         except Exception as error:  # noqa: BLE001 - the one error boundary of a turn
             return self.apology(error, known.language)
 
-    async def _attempt(self, incoming: Incoming, now: datetime, known: _Known) -> Turn:
+    async def _attempt(self, incoming: Incoming, now: datetime, known: _Known, not_linked: str, home_pages: bool = False) -> Turn:
         key = ConversationKey(incoming.platform, incoming.chat_id, incoming.user_id)
         async with self.database.transaction() as session:
             opening = await conversations.open_turn(session, key, event_id=incoming.event_id)
             if opening is not None:
-                return await self._serve(session, opening, incoming, now, known)
+                return await self._serve(session, opening, incoming, now, known, home_pages)
             # Not linked: the retry of a delivery already answered is dropped (there is nothing to re-send that
             # matters, and a stranger should not make us work twice).
             if incoming.event_id and not await conversations.first_sighting(session, key, incoming.event_id, now=now):
                 return Turn((), known.language, replayed=True)
-        return self._not_linked(incoming.text, now)  # after the commit: the NLU needs no lock
+        return self.stranger(incoming.text, now, not_linked)  # after the commit: the NLU needs no lock
 
-    async def _serve(self, session: AsyncSession, opening: Opening, incoming: Incoming, now: datetime, known: _Known) -> Turn:
+    async def _serve(
+        self, session: AsyncSession, opening: Opening, incoming: Incoming, now: datetime, known: _Known, home_pages: bool = False
+    ) -> Turn:
         employee, snapshot, identity = opening.employee, opening.snapshot, opening.identity
         known.language = str(snapshot.data.get("lang") or employee.language or self.default_language)
         if opening.seen is not None:
@@ -139,7 +146,7 @@ class Dialogue:
         snapshot.data = state
         turn = Turn(
             self._outgoing(ctx, incoming), ctx.language, understanding.intent, employee.id, identity.id, identity.private_address,
-            unreachable=identity.unreachable, queued=ctx.queued,
+            unreachable=identity.unreachable, queued=ctx.queued, closed=frozenset(ctx.closed),
         )
         if incoming.event_id and not await conversations.first_sighting(
             session, snapshot.key, incoming.event_id, now=now, replies=turn.record()
@@ -147,6 +154,9 @@ class Dialogue:
             # The same delivery was answered meanwhile (another process, another replica): undo this run; the next
             # attempt finds the recorded replies and re-sends those.
             raise StaleState("The same delivery was handled meanwhile.")
+        if home_pages and ctx.queued and not home.is_home_update(incoming):
+            cause = incoming.event_id or secrets.token_hex(8)
+            await home.refresh_later(session, platform=incoming.platform, user_id=incoming.user_id, cause=cause, now=now)
         if incoming.private and (identity.private_address != incoming.chat_id or identity.unreachable):
             await conversations.remember_private_chat(session, identity.id, incoming.chat_id)
             turn = replace(turn, private_chat=incoming.chat_id)
@@ -169,11 +179,13 @@ class Dialogue:
             return Understanding(understanding.text, "out_of_scope", understanding.confidence, understanding.entities, understanding.language)
         return understanding
 
-    def _not_linked(self, text: str, now: datetime) -> Turn:
+    def stranger(self, text: str, now: datetime, key: str = NOT_LINKED) -> Turn:
+        """The answer to someone the assistant serves nothing to (not linked, another workspace): the message `key`,
+        in the language they wrote in."""
         language = self.default_language
         if text.strip():
             language = str(self.parser.parse(text, today=now.date(), language_hint=self.default_language).get("language", language))
-        return Turn((Outgoing(Reply(Translator(language)("core.not_linked"))),), language)
+        return Turn((Outgoing(Reply(Translator(language)(key))),), language)
 
     @staticmethod
     def _outgoing(ctx: ActionContext, incoming: Incoming) -> tuple[Outgoing, ...]:

@@ -1,4 +1,5 @@
-"""Linking a chat account with a one-time code, for the channels (which never touch the database themselves).
+"""Linking a chat account, for the channels (which never touch the database themselves): with a one-time code,
+or — on a platform that knows its users' company email (Slack) — by that email.
 
 The Telegram adapter turns `/start CODE` (a deep link `t.me/<bot>?start=CODE`) and `/link CODE` into
 `await linker.link(incoming, code)`; a Slack adapter can do the same with `link CODE` in a direct message.
@@ -13,15 +14,17 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 
+from sqlalchemy import select
+
 from actions.i18n import LANGUAGES, Translator, catalogue
 from actions.replies import Reply
 from actions.smalltalk import first_name
 from bot.messages import Incoming
-from storage import linking
+from storage import linking, people
 from storage.base import utcnow
 from storage.database import Database
 from storage.errors import DomainError
-from storage.people import Platform
+from storage.people import ChatIdentity, Platform
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +73,31 @@ class Linker:
             return Reply(self._refusal(error, language))
         log.info("linked a %s account to employee %s", incoming.platform, employee.id)
         return reply
+
+    async def knows(self, incoming: Incoming) -> bool:
+        """Whether the sender's account is linked to an employee (active or not). Asked of every Slack message, so
+        one indexed lookup of the account, no employee loaded."""
+        async with self.database.reading() as session:
+            found = await session.scalar(
+                select(ChatIdentity.id).where(
+                    ChatIdentity.platform == Platform(incoming.platform), ChatIdentity.external_id == incoming.user_id
+                )
+            )
+            return found is not None
+
+    async def link_by_email(self, incoming: Incoming, email: str) -> bool:
+        """Link the sender to the active employee with this email, as the platform vouches for it (a workspace's
+        profile emails are set by its administrators); False if there is none. Audited like any link."""
+        async with self.database.transaction() as session:
+            employee = await people.find_by_email(session, email)
+            if employee is None or not employee.active:
+                return False
+            await linking.link(
+                session, employee, incoming.platform, incoming.user_id, via="profile email", now=incoming.at or self.clock(),
+                team_id=incoming.team_id, private_address=incoming.chat_id if incoming.private else None,
+            )
+        log.info("linked a %s account to employee %s by its profile email", incoming.platform, employee.id)
+        return True
 
     def _refusal(self, error: DomainError, language: str | None) -> str:
         hint = (language or "").split("-")[0].lower()

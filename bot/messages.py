@@ -49,6 +49,9 @@ class Incoming:
     """The workspace the sender belongs to (Slack's team id), recorded when they link their account."""
     language: str | None = None
     """The platform's idea of the sender's language (Telegram's language_code), for people not known yet."""
+    source: str | None = None
+    """For a button press: the channel's reference of the message that carried the button, so a reply that
+    `replaces_source` edits it (its buttons disappear) instead of arriving as a new message."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "text", sanitize_text(self.text))
@@ -61,6 +64,7 @@ class Incoming:
             "platform": self.platform, "chat_id": self.chat_id, "user_id": self.user_id, "private": self.private,
             "text": self.text, "payload": self.payload, "at": self.at.isoformat() if self.at is not None else None,
             "event_id": self.event_id, "thread_id": self.thread_id, "team_id": self.team_id, "language": self.language,
+            "source": self.source,
         }
 
     @classmethod
@@ -71,6 +75,7 @@ class Incoming:
             private=bool(data["private"]), text=str(data.get("text") or ""), payload=data.get("payload"),
             at=datetime.fromisoformat(at) if at is not None else None, event_id=data.get("event_id"),
             thread_id=data.get("thread_id"), team_id=data.get("team_id"), language=data.get("language"),
+            source=data.get("source"),
         )
 
 
@@ -115,9 +120,12 @@ class Turn:
     unreachable: bool = False
     """A delivery to that chat failed for good earlier (bot blocked): a private reply that gets there now clears it."""
     replayed: bool = False
+    """A retried delivery: these are the replies recorded the first time; nothing ran again."""
     queued: bool = False
     """Messages for other people (or edits) were queued in the outbox: worth waking the delivery worker."""
-    """A retried delivery: these are the replies recorded the first time; nothing ran again."""
+    closed: frozenset[str] = frozenset()
+    """References of live messages the turn closed: the outbox edits them to the outcome, so a reply that
+    `replaces_source` leaves such a source alone and comes as a new message."""
     error_id: str | None = None
     """Set when the turn failed and was rolled back: the id quoted to the person and written to the log."""
 

@@ -3,11 +3,16 @@
 `await router.receive(incoming, channel)` lets the dialogue answer the message, then sends each reply where it
 belongs. Replies for this chat go to it. A private reply to a message written in a group goes to the person's
 private chat on the same platform (the one they last wrote to us from, else the one the channel opens) — and
-the group gets only a notice. If the private chat can't be reached (never opened, bot blocked), the group gets
-a pointer ("open a direct chat with me first"), never the content, and the identity is marked unreachable.
+the group gets only a notice, shown to that person alone where the platform can (a Slack ephemeral message). If
+the private chat can't be reached (never opened, bot blocked), the group gets a pointer ("open a direct chat with
+me first"), never the content, and the identity is marked unreachable.
 Messages carrying live buttons have their platform reference recorded (storage/live.py), so they can be edited
 once the record they act on is decided. A link command with a one-time code (`/start CODE`, `/link CODE`,
-`link CODE`) links the sender's account here, for every platform alike, before any dialogue.
+`link CODE`) links the sender's account here, for every platform alike, before any dialogue. On a platform that
+knows its users' company email (a `PeopleDirectory`: Slack), someone writing for the first time is linked by their
+profile email, and someone from another workspace is refused whatever they send. Replies meant for the person's
+home page (`Destination.HOME`; every reply to an update from that page, see bot/home.py) are published there when
+the channel is a `HomeTab` (the last one: a page shows one state), and dropped on platforms without one.
 
 A transient delivery error propagates to the adapter: the turn is already recorded with its event id, so the
 platform's retry of the delivery re-sends the same replies and runs nothing twice.
@@ -19,14 +24,15 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.i18n import Translator
 from actions.replies import Reply
-from bot.channels.base import Address, Channel, PermanentDeliveryError
+from bot import home
+from bot.channels.base import Address, Channel, HomeTab, PeopleDirectory, PermanentDeliveryError
 from bot.dialogue import Dialogue
 from bot.linking import Linker, link_code_in
 from bot.messages import Destination, Incoming, Outgoing, Turn
@@ -35,6 +41,9 @@ from storage.base import utcnow
 from storage.database import Database
 
 log = logging.getLogger(__name__)
+
+OTHER_WORKSPACE = "core.other_workspace"
+NOT_FOUND_BY_EMAIL = "core.not_found_by_email"
 
 TurnObserver = Callable[[str, Turn, float], None]
 """Told of every turn: the platform, the turn (intent, language) and the seconds it took (metrics)."""
@@ -77,13 +86,36 @@ class Router:
     async def receive(self, incoming: Incoming, channel: Channel) -> Receipt:
         started = time.perf_counter()
         code = link_code_in(incoming.text) if incoming.payload is None else None
-        if code is not None:
+        if isinstance(channel, PeopleDirectory) and await self._from_elsewhere(incoming, channel):
+            turn = self.dialogue.stranger(incoming.text, incoming.at or self.clock(), OTHER_WORKSPACE)
+        elif code is not None:
             turn = await self._link(incoming, code)
+        elif isinstance(channel, PeopleDirectory) and not await self._linked_by_email(incoming, channel):
+            turn = await self.dialogue.handle(incoming, not_linked=NOT_FOUND_BY_EMAIL, home_pages=isinstance(channel, HomeTab))
         else:
-            turn = await self.dialogue.handle(incoming)
+            turn = await self.dialogue.handle(incoming, home_pages=isinstance(channel, HomeTab))
+        if home.is_home_update(incoming):
+            turn = home.answered_on_home(turn)
         if self.on_turn is not None:
             self.on_turn(incoming.platform, turn, time.perf_counter() - started)
         return Receipt(turn, await self._deliver(turn, incoming, channel))
+
+    @staticmethod
+    async def _from_elsewhere(incoming: Incoming, channel: PeopleDirectory) -> bool:
+        """Whether the sender belongs to a workspace other than the one the assistant serves (a shared channel
+        with another organisation): they are refused, whatever their email or code."""
+        if not incoming.team_id:
+            return False
+        workspace = await channel.workspace()
+        return bool(workspace) and incoming.team_id != workspace
+
+    async def _linked_by_email(self, incoming: Incoming, channel: PeopleDirectory) -> bool:
+        """True when the sender is linked, now or from before: someone writing for the first time is linked to
+        the employee with their profile email. False: no active employee has it (or the profile shows none)."""
+        if await self.linker.knows(incoming):
+            return True
+        email = await channel.email_of(incoming.user_id)
+        return email is not None and await self.linker.link_by_email(incoming, email)
 
     async def _link(self, incoming: Incoming, code: str) -> Turn:
         """Redeem a link code. Redeeming twice (a retried delivery) welcomes again: nothing to de-duplicate. Like a
@@ -105,10 +137,28 @@ class Router:
             sent_away, reached = await self._send_privately(away, turn, incoming, channel)
             key = "core.answering_privately" if reached else "core.open_private_chat"
             notice.append(Reply(Translator(turn.language)(key)))
-        sent_here = await self._send_here(here, [*notice, *(o.reply for o in turn.outgoing if o.to is Destination.HERE)], channel)
-        sent = self._in_reading_order(turn, sent_here, sent_away, notices=len(notice))
+        # The notice concerns only the person who asked: shown to them alone where the platform can (Slack).
+        sent_notice = await self._send_here(replace(here, only_for=incoming.user_id), notice, channel)
+        replies_here = [o.reply for o in turn.outgoing if o.to is Destination.HERE]
+        source = incoming.source if incoming.source not in turn.closed else None  # the outbox edits a closed one
+        sent_here = await self._send_here(here, replies_here, channel, source=source)
+        sent = self._in_reading_order(turn, [*sent_notice, *sent_here], sent_away, notices=len(sent_notice))
         await self._remember_live(turn, sent)
+        pages = [outgoing.reply for outgoing in turn.outgoing if outgoing.to is Destination.HOME]
+        if pages:
+            await self._publish_home(pages[-1], incoming, channel)
         return sent
+
+    @staticmethod
+    async def _publish_home(page: Reply, incoming: Incoming, channel: Channel) -> None:
+        """Show the reply on the person's home page, where the platform has one. A transient error propagates (the
+        update is retried and the recorded page published again); a permanent one is logged: nowhere else to show it."""
+        if not isinstance(channel, HomeTab):
+            return
+        try:
+            await channel.publish_home(incoming.user_id, page)
+        except PermanentDeliveryError as error:
+            log.warning("a home page could not be published on %s: %s", incoming.platform, error)
 
     @staticmethod
     def _in_reading_order(turn: Turn, sent_here: list[Sent], sent_away: list[Sent], *, notices: int) -> list[Sent]:
@@ -116,20 +166,37 @@ class Router:
         here, away = iter(sent_here[notices:]), iter(sent_away)
         ordered = sent_here[:notices]
         for outgoing in turn.outgoing:
+            if outgoing.to is Destination.HOME:  # not sent to a chat
+                continue
             following = next(away, None) if outgoing.to is Destination.PRIVATE else next(here, None)
             if following is not None:
                 ordered.append(following)
         return ordered
 
-    async def _send_here(self, address: Address, replies: list[Reply], channel: Channel) -> list[Sent]:
+    async def _send_here(self, address: Address, replies: list[Reply], channel: Channel, *, source: str | None = None) -> list[Sent]:
+        """Send the replies to the chat; the first that `replaces_source` edits the pressed button's message instead
+        (`source`), or, if that message can't be edited any more, comes as a new one."""
         sent: list[Sent] = []
         for reply in replies:
             try:
-                sent.append(Sent(address, reply, await channel.send(address, reply)))
+                if source is not None and reply.replaces_source:
+                    sent.append(Sent(address, reply, await self._replace(source, address, reply, channel)))
+                    source = None
+                else:
+                    sent.append(Sent(address, reply, await channel.send(address, reply)))
             except PermanentDeliveryError as error:  # the chat is gone or refuses us: nobody left to tell here
                 log.warning("a reply could not be delivered to its chat on %s: %s", address.platform, type(error).__name__)
                 break
         return sent
+
+    @staticmethod
+    async def _replace(source: str, address: Address, reply: Reply, channel: Channel) -> str:
+        try:
+            await channel.edit(source, reply)
+        except PermanentDeliveryError as error:  # deleted, too old to edit: the answer still has to arrive
+            log.info("the pressed message could not be replaced on %s (%s); sending the answer instead", address.platform, type(error).__name__)
+            return await channel.send(address, reply)
+        return source
 
     async def _send_privately(
         self, replies: list[Reply], turn: Turn, incoming: Incoming, channel: Channel

@@ -24,7 +24,7 @@ from sqlalchemy import text
 from starlette.routing import BaseRoute
 
 from bot.assistant import Assistant, load_interpreter, open_assistant
-from bot.channels.base import Channel
+from bot.channels.base import Channel, ChannelStartError
 from bot.delivery import DeliveryWorker
 from bot.inbox import Inbox, InboxWorker
 from bot.logs import configure_logging
@@ -51,10 +51,17 @@ HOUSEKEEPING_SECONDS = 3600.0
 
 @runtime_checkable
 class PollingChannel(Protocol):
-    """A channel that fetches its updates itself (Telegram without a webhook): the service runs `poll` until
-    `stop` is set, and sets it before the delivery worker stops."""
+    """A channel that runs its own receiving side (Telegram: long polling, or registering its webhook): the service
+    runs `poll` until `stop` is set, and sets it before the delivery worker stops."""
 
     async def poll(self, stop: asyncio.Event) -> None: ...
+
+
+@runtime_checkable
+class ClosingChannel(Protocol):
+    """A channel that holds connections open (Telegram's HTTP connection pools): closed once delivery stopped."""
+
+    async def close(self) -> None: ...
 
 
 class ServiceError(Exception):
@@ -168,7 +175,11 @@ class Service:
             stopping.cancel()
             ended = [task for task in done if task is not stopping]
             if ended:
-                raise ServiceError(f"{ended[0].get_name()} stopped unexpectedly") from _exception_of(ended[0])
+                error = _exception_of(ended[0])
+                if isinstance(error, ChannelStartError):  # a refused setting: its one line says it all (not
+                    inbound[:] = [task for task in inbound if task is not ended[0]]  # again "failed while stopping")
+                    raise ServiceError(str(error)) from None
+                raise ServiceError(f"{ended[0].get_name()} stopped unexpectedly") from error
             log.info("stopping")
         finally:
             await self._shutdown(server, serving, inbound_stop, inbound, delivery_stop, background)
@@ -202,6 +213,12 @@ class Service:
         await _finish([serving, *inbound], "receiving")
         delivery_stop.set()  # only now: turns that just finished may have queued messages
         await _finish(background, "delivery")
+        for channel in self.channels.values():
+            if isinstance(channel, ClosingChannel):
+                try:
+                    await channel.close()
+                except Exception:  # noqa: BLE001 - the process is ending; the connections go with it
+                    log.warning("closing the %s channel failed", channel.platform, exc_info=True)
         if self.assistant is not None:
             await self.assistant.close()
         log.info("stopped")
@@ -227,6 +244,8 @@ class Service:
         self.metrics.observe_turn(platform, turn, seconds)
         if turn.queued and self.worker is not None:
             self.worker.wake()  # notifications go out now, not at the worker's next poll
+        if turn.queued and self.inbox_worker is not None:
+            self.inbox_worker.wake()  # the turn may have stored a refresh of the person's home page (bot/home.py)
 
     async def _forget_old_deliveries(self, stop: asyncio.Event) -> None:
         assert self.assistant is not None
@@ -287,22 +306,52 @@ async def serve_until_signalled(settings: Settings) -> None:
 def configured_service(
     settings: Settings, *, interpreter: Interpreter | None = None, clock: Callable[[], datetime] = utcnow
 ) -> Service:
-    """The service with the channels its settings configure: Slack over the HTTP Events API (`POST /slack/events`)
-    when SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are both set; one without the other stops start-up."""
+    """The service with the channels its settings configure. Slack, with SLACK_BOT_TOKEN: over Socket Mode when
+    SLACK_APP_TOKEN is set (an inbound task, no route; SLACK_SIGNING_SECRET is then not needed), else over the HTTP
+    Events API (`POST /slack/events`) with SLACK_SIGNING_SECRET. A missing one stops start-up, naming it. Telegram,
+    with TELEGRAM_BOT_TOKEN, beside Slack or alone (`_telegram`)."""
     channels: list[Channel] = []
     routes: list[BaseRoute] = []
-    token, secret = settings.slack_bot_token, settings.slack_signing_secret
-    if (token is None) != (secret is None):
-        missing = "SLACK_SIGNING_SECRET" if secret is None else "SLACK_BOT_TOKEN"
-        raise ServiceError(f"{missing} is not set: Slack needs both SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET")
-    if token is not None and secret is not None:
-        from bot.channels.slack import slack  # slack-bolt is imported only when Slack is configured
+    token, secret, app_token = settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token
+    if token is None and (secret is not None or app_token is not None):
+        given = "SLACK_APP_TOKEN" if app_token is not None else "SLACK_SIGNING_SECRET"
+        raise ServiceError(f"SLACK_BOT_TOKEN is not set: Slack needs it besides {given}")
+    if token is not None and secret is None and app_token is None:
+        raise ServiceError("SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP Events API) is not set: Slack needs one of them besides SLACK_BOT_TOKEN")
+    if token is not None and app_token is not None:
+        from bot.channels.slack import slack_socket_mode  # slack-bolt is imported only when Slack is configured
+
+        channels.append(slack_socket_mode(token.get_secret_value(), app_token.get_secret_value(), inbox=lambda: service.inbox, api_url=settings.slack_api_url))
+    elif token is not None and secret is not None:
+        from bot.channels.slack import slack
 
         parts = slack(token.get_secret_value(), secret.get_secret_value(), inbox=lambda: service.inbox, api_url=settings.slack_api_url)
         channels.append(parts.channel)
         routes.append(parts.route)
+    if settings.telegram_bot_token is not None:
+        channel, route = _telegram(settings, inbox=lambda: service.inbox)
+        channels.append(channel)
+        routes.extend([route] if route is not None else [])
     service = Service(settings, channels=channels, routes=routes, interpreter=interpreter, clock=clock)
     return service
+
+
+def _telegram(settings: Settings, *, inbox: Callable[[], Inbox | None]) -> tuple[Channel, BaseRoute | None]:
+    """Telegram, with TELEGRAM_BOT_TOKEN: long polling, or a webhook at `POST /telegram/webhook` when
+    TELEGRAM_WEBHOOK_URL is set (which needs TELEGRAM_WEBHOOK_SECRET); the command menu in every language."""
+    token, webhook_url, secret = settings.telegram_bot_token, settings.telegram_webhook_url, settings.telegram_webhook_secret
+    assert token is not None
+    if webhook_url is not None and secret is None:
+        raise ServiceError("TELEGRAM_WEBHOOK_SECRET is not set: a Telegram webhook (TELEGRAM_WEBHOOK_URL) needs one")
+    from bot.channels.telegram import telegram  # python-telegram-bot is imported only when Telegram is configured
+    from bot.commands import command_menus
+
+    parts = telegram(
+        token.get_secret_value(), inbox=inbox, api_url=settings.telegram_api_url, file_url=settings.telegram_file_url,
+        webhook_url=webhook_url, webhook_secret=secret.get_secret_value() if secret is not None else None,
+        commands=command_menus(settings.default_language),
+    )
+    return parts.channel, parts.route
 
 
 def run_service(settings: Settings) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -27,8 +28,12 @@ class Settings(BaseSettings):
     # Channels (filled in by the Slack and Telegram adapters).
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = Field(default=None, description="An app-level token (xapp-…): Slack over Socket Mode.")
     slack_api_url: str = Field(default="https://slack.com/api/", description="The Slack Web API base (a local server in tests).")
     telegram_bot_token: SecretStr | None = None
+    telegram_api_url: str = Field(default="https://api.telegram.org/bot", description="The Bot API base, the token appended (a local Bot API server in tests).")
+    telegram_file_url: str = Field(default="https://api.telegram.org/file/bot", description="The Bot API file base, the token appended.")
+    telegram_webhook_url: str | None = Field(default=None, description="Set: Telegram posts updates there (POST /telegram/webhook behind it); unset: long polling.")
     telegram_webhook_secret: SecretStr | None = None
 
     # Running as a service (`backoffice run`).
@@ -77,6 +82,48 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s):// URL, e.g. https://slack.com/api/")
         return value if value.endswith("/") else value + "/"
 
+    @field_validator("slack_bot_token", "slack_app_token")
+    @classmethod
+    def _slack_token_kind(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        """A token of the other kind (a user or app token where the bot token goes) would be refused by Slack much
+        later, on the first message; said here, at start-up, without quoting the token. Empty means not set."""
+        token = value.get_secret_value().strip() if value is not None else ""
+        if not token:
+            return None
+        prefix, kind = ("xapp-", "an app-level token") if info.field_name == "slack_app_token" else ("xoxb-", "a bot token")
+        if not token.startswith(prefix):
+            raise ValueError(f"must be {kind}, starting with {prefix}")
+        return SecretStr(token)
+
+    @field_validator("telegram_api_url", "telegram_file_url")
+    @classmethod
+    def _bot_api_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s):// URL, e.g. https://api.telegram.org/bot")
+        return value
+
+    @field_validator("telegram_webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        if not value:
+            return None
+        if not value.startswith(("https://", "http://")):  # Telegram itself takes https only; a local Bot API server http too
+            raise ValueError("must be an https:// URL that reaches POST /telegram/webhook of this service")
+        return value
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        """Telegram's rule for a webhook's secret_token: 1–256 letters, digits, `_` and `-`. Empty means not set."""
+        secret = value.get_secret_value().strip() if value is not None else ""
+        if not secret:
+            return None
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise ValueError("must be 1 to 256 letters, digits, _ or -")
+        return SecretStr(secret)
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -90,7 +137,7 @@ class Settings(BaseSettings):
     @property
     def secret_values(self) -> list[str]:
         """The configured credentials, which the log filter removes wherever they appear."""
-        secrets = (self.slack_bot_token, self.slack_signing_secret, self.telegram_bot_token, self.telegram_webhook_secret)
+        secrets = (self.slack_bot_token, self.slack_signing_secret, self.slack_app_token, self.telegram_bot_token, self.telegram_webhook_secret)
         return [secret.get_secret_value() for secret in secrets if secret is not None]
 
 

@@ -212,13 +212,18 @@ async def link(
     actor_id: int | None = None,
     via: str,
     now: datetime | None = None,
+    team_id: str | None = None,
+    private_address: str | None = None,
 ) -> bool:
-    """Link an account by an administrator's say-so (an import file); True if anything changed."""
+    """Link an account by an administrator's say-so (an import file) or the platform's (a Slack profile email);
+    True if anything changed."""
     platform = Platform(platform)
     before = {identity.external_id for identity in await people.identities_on(session, employee.id, platform)}
     if before == {external_id}:
         return False
-    _, replaced = await people.claim_identity(session, employee, platform, external_id)
+    _, replaced = await people.claim_identity(
+        session, employee, platform, external_id, team_id=team_id, private_address=private_address
+    )
     await forget_conversations(session, platform, [other.external_id for other in replaced])
     await audit.record(
         session,

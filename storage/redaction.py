@@ -19,7 +19,8 @@ _SECRETS = re.compile(
 )
 _KEPT_NAME = re.compile(
     r"(?P<keep>://[^/\s:@]+:)[^/\s@]+(?=@)"  # the password in a URL such as postgresql://user:password@host
-    r"|(?P<keep_param>(?i:\b(?:access_token|token|secret|password|api_key)=))[^&\s]+"  # ?token=… in a query string
+    r"|(?P<keep_param>(?i:\b(?:access_token|token|secret|password|api_key|ticket)=))[^&\s]+"  # ?token=… in a query string
+    # (ticket=…: what opens a Slack Socket Mode websocket URL, which slack_sdk's connection errors quote)
 )
 
 

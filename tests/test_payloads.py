@@ -15,11 +15,13 @@ from actions.payloads import (
     CaseAction,
     CaseVerb,
     FormAnswer,
+    HomeDecision,
     IntentShortcut,
     LeaveCancel,
     LeaveDecision,
     Payload,
     PayslipChoice,
+    ShowHome,
     SlotChoice,
     StockItemChoice,
     TicketAction,
@@ -48,6 +50,8 @@ payloads: st.SearchStrategy[Payload] = st.one_of(
     st.builds(FormAnswer, instances, st.booleans()),
     st.builds(SlotChoice, instances, st.integers(0, MAX_OFFERS - 1)),
     st.builds(IntentShortcut, intents),
+    st.just(ShowHome()),
+    st.builds(HomeDecision, ids, st.booleans()),
 )
 
 # Texts near the real thing: a known prefix and fields of digits (ASCII or not), words, or anything at all.
@@ -59,7 +63,7 @@ FIELDS = st.one_of(
 )
 NEAR_MISSES = st.builds(
     lambda prefix, fields: ":".join([prefix, *fields]),
-    st.sampled_from(["leave", "payslip", "hr", "ticket", "stock", "form", "slot", "intent", "LEAVE", "x"]),
+    st.sampled_from(["leave", "payslip", "hr", "ticket", "stock", "form", "slot", "intent", "home", "LEAVE", "x"]),
     st.lists(FIELDS, max_size=4),
 )
 
@@ -107,7 +111,8 @@ def test_the_longest_payloads_fit() -> None:
 
 def test_examples_of_what_is_refused() -> None:
     for text in ("leave:approve:²", "ticket:take:№5", "leave:approve:042", "payslip:show:0000-01", "payslip:show:2026-10\n",
-                 "form:yes", "slot:leave_request:leave_type:annual", "intent:", "intent:Help", "leave:approve:1:2", "\ud800"):
+                 "form:yes", "slot:leave_request:leave_type:annual", "intent:", "intent:Help", "leave:approve:1:2", "\ud800",
+                 "home", "home:", "home:show:1", "home:approve", "home:cancel:1", "home:approve:0"):
         assert decode(text) is None, text
     assert decode_as(LeaveCancel, "leave:approve:1") is None
     assert decode_as(LeaveDecision, "leave:approve:1") == LeaveDecision(1, approve=True)
@@ -124,7 +129,9 @@ def test_record_ids_as_people_type_them(typed: object, expected: int | None) -> 
 
 def test_handlers_are_registered_by_payload_family_and_only_those() -> None:
     routes = default_routes()
-    assert set(routes.buttons) == {LeaveDecision, LeaveCancel, PayslipChoice, CaseAction, TicketAction, StockItemChoice}
+    assert set(routes.buttons) == {
+        LeaveDecision, LeaveCancel, PayslipChoice, CaseAction, TicketAction, StockItemChoice, ShowHome, HomeDecision,
+    }
     assert set(routes.buttons) | {FormAnswer, SlotChoice, IntentShortcut} == set(FAMILIES)  # the rest: the dialogue
     with pytest.raises(TypeError):
         Routes().button("leave")  # type: ignore[arg-type]

@@ -43,6 +43,11 @@ class PermanentDeliveryError(DeliveryError):
     """Trying again will not help: the person blocked the bot, the chat is gone, the message can't be edited."""
 
 
+class ChannelStartError(Exception):
+    """A channel can't start for a reason only its settings can fix (the platform refused a token). The message names
+    the setting, never its value; the service stops with it as its one line."""
+
+
 @runtime_checkable
 class Channel(Protocol):
     platform: str
@@ -66,6 +71,10 @@ class Channel(Protocol):
 class PeopleDirectory(Protocol):
     """A platform that knows its users' company email (Slack): the core links a person who writes for the first
     time by their profile email, and reaches a person who never wrote (a manager, HR, an IT agent) by theirs."""
+
+    async def workspace(self) -> str:
+        """The platform's id of the one workspace (Slack team) the assistant serves; others are refused."""
+        ...
 
     async def email_of(self, user_id: str) -> str | None:
         """The user's verified profile email, or None (a bot, a deactivated or foreign account, no email)."""

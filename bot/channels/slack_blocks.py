@@ -63,9 +63,12 @@ __all__ = [
     "escape",
     "family_of",
     "render",
+    "render_home",
 ]
 
 MAX_BLOCKS = 50
+MAX_HOME_BLOCKS = 100
+"""Blocks in a Home tab view (a message holds 50)."""
 MAX_TEXT = 3000
 """Characters in a section's text (and in any mrkdwn text object)."""
 MAX_FIELDS = 10
@@ -308,9 +311,10 @@ def _cell(text: str) -> str:
 
 
 def _labelled(header: str, value: str, *, lead: bool = False) -> str:
-    """`Status: open`; `#42` under a symbol-only header; the value alone under no header or as a row's lead."""
+    """`Status: open`; `#42` under a symbol-only header (a number the header marks; a value that already has its
+    mark, "#42" or "#42 Alice", stays as it is); the value alone under no header or as a row's lead."""
     if not any(char.isalnum() for char in header):
-        return header + value
+        return header + value if value[:1].isdigit() else value
     return value if lead else f"{header}: {value}"
 
 
@@ -404,3 +408,15 @@ def _messages(pieces: list[_Piece]) -> list[list[_Piece]]:
     if current:
         messages.append(current)
     return messages
+
+
+def render_home(reply: Reply) -> list[dict[str, Any]]:
+    """The blocks of a Home tab view showing `reply`: the blocks of the messages `render` makes, in order, in one
+    view (no fallback text: a view has none). Past MAX_HOME_BLOCKS the text is cut, never the buttons (they come
+    last, and a reply has at most a few rows of them)."""
+    blocks = [block for message in render(reply) for block in message.blocks]
+    if len(blocks) <= MAX_HOME_BLOCKS:
+        return blocks
+    actions = [block for block in blocks if block["type"] == "actions"][-MAX_HOME_BLOCKS:]
+    others = [block for block in blocks if block["type"] != "actions"]
+    return others[: MAX_HOME_BLOCKS - len(actions)] + actions

@@ -15,10 +15,13 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
+from bot.cli import upgrade_database
 from bot.service import Service
+from storage import people
 from storage.database import Database
 from storage.inbox import InboxUpdate
 from tests.channels.slack_fake import TEAM_ID, FakeSlack
+from tests.factories import make_company
 
 SECRET = "test-signing-secret"
 ALICE = "UALICE"
@@ -43,7 +46,14 @@ def dm(event_id: str, text: str, *, user: str = ALICE, channel: str = ALICE_DM, 
 
 
 def block_actions(value: str, label: str, *, message_ts: str, channel: str = ALICE_DM, user: str = ALICE) -> bytes:
-    payload = {
+    """The form-encoded body of a button press, as Slack POSTs it."""
+    payload = block_actions_payload(value, label, message_ts=message_ts, channel=channel, user=user)
+    return urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+
+
+def block_actions_payload(value: str, label: str, *, message_ts: str, channel: str = ALICE_DM, user: str = ALICE) -> dict[str, Any]:
+    """A button press as Slack describes it (the `payload` of the POST, or of a Socket Mode `interactive` envelope)."""
+    return {
         "type": "block_actions", "team": {"id": TEAM_ID}, "user": {"id": user, "team_id": TEAM_ID},
         "api_app_id": "A1", "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
         "channel": {"id": channel, "name": "directmessage"}, "message": {"ts": message_ts, "type": "message"},
@@ -51,7 +61,18 @@ def block_actions(value: str, label: str, *, message_ts: str, channel: str = ALI
         "actions": [{"type": "button", "action_id": "form-0", "block_id": "b1", "value": value,
                      "text": {"type": "plain_text", "text": label}, "action_ts": f"{time.time():.6f}"}],
     }
-    return urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+
+
+async def prepare_company(database_url: str) -> None:
+    """Migrate the database and add the demo company (tests/factories.py), Alice linked to ALICE on Slack."""
+    database = Database(database_url)
+    try:
+        await upgrade_database(database)
+        async with database.transaction() as session:
+            company = await make_company(session)
+            await people.link_identity(session, company.alice, "slack", ALICE)
+    finally:
+        await database.dispose()
 
 
 @dataclass

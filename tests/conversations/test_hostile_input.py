@@ -118,6 +118,8 @@ FAMILIES = (
     "stock:show:{}",
     "slot:0123abcd:{}",
     "form:yes:{}",
+    "home:approve:{}",
+    "home:reject:{}",
 )
 MALFORMED = (
     "",

@@ -1,9 +1,13 @@
 """The Slack channel's outbound side: the core's replies as Slack messages, through slack_sdk's AsyncWebClient.
 
 `send` posts the Block Kit messages `slack_blocks.render` makes of a reply (several when it had to be split; the
-reference of the last one, which carries the buttons, is returned as `"<channel>:<ts>"`), `edit` replaces such a
-message (`chat.update`), and `private_address` opens the person's direct message with the app
-(`conversations.open`). The client talks to `SLACK_API_URL` (a local Slack-compatible server in tests) and retries
+reference of the last one, which carries the buttons, is returned as `"<channel>:<ts>"`; to an address `only_for`
+one person, as ephemeral messages only they see), `edit` replaces such a message (`chat.update`), and
+`private_address` opens the person's direct message with the app (`conversations.open`); `publish_home` shows a
+reply as the person's App Home tab (`views.publish`). As a `PeopleDirectory`
+it tells the core a user's profile email (`users.info`, which needs the `users:read.email` scope) and finds the
+user with a company email (`users.lookupByEmail`), both cached for a while, and which workspace the bot token
+belongs to (`auth.test`, once). The client talks to `SLACK_API_URL` (a local Slack-compatible server in tests) and retries
 rate limits (HTTP 429, waiting as long as `Retry-After` says) and dropped connections with slack_sdk's own retry
 handlers. What still fails is reported to the core as a typed delivery error: transient (rate limited, Slack
 unavailable, the network) or permanent (the chat is gone, archived, or won't take messages from us, the message
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from typing import Any
 
 import aiohttp
@@ -26,7 +31,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from actions.replies import Reply
 from bot.channels.base import Address, DeliveryError, PermanentDeliveryError, TransientDeliveryError
-from bot.channels.slack_blocks import render
+from bot.channels.slack_blocks import render, render_home
 
 PLATFORM = "slack"
 DEFAULT_API_URL = "https://slack.com/api/"
@@ -34,6 +39,11 @@ TIMEOUT_SECONDS = 15
 RATE_LIMIT_RETRIES = 2
 """Times a request answered 429 is sent again (after its Retry-After) before the core is told to retry later."""
 CONNECTION_RETRIES = 2
+KNOWN_FOR_SECONDS = 3600.0
+"""How long a user's profile email (or the user of an email) is taken as known before Slack is asked again."""
+UNKNOWN_FOR_SECONDS = 300.0
+"""How long "no such user" / "no email" is remembered: someone writing again and again costs one lookup a while."""
+MAX_CACHED = 10_000
 
 TRANSIENT_ERRORS = frozenset(
     {"ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable", "request_timeout",
@@ -98,6 +108,27 @@ def reference_of(channel: str, ts: str) -> str:
     return f"{channel}:{ts}"
 
 
+class ExpiringCache:
+    """Answers remembered for a while (known ones longer than unknown ones), at most MAX_CACHED of them."""
+
+    def __init__(self, clock: Any = time.monotonic) -> None:
+        self._entries: dict[str, tuple[float, str | None]] = {}
+        self._clock = clock
+
+    def get(self, key: str) -> tuple[bool, str | None]:
+        """(found, value): found is False when never asked or expired."""
+        entry = self._entries.get(key)
+        if entry is None or entry[0] <= self._clock():
+            self._entries.pop(key, None)
+            return False, None
+        return True, entry[1]
+
+    def put(self, key: str, value: str | None) -> None:
+        if len(self._entries) >= MAX_CACHED:
+            self._entries.pop(next(iter(self._entries)))  # the oldest entry
+        self._entries[key] = (self._clock() + (KNOWN_FOR_SECONDS if value else UNKNOWN_FOR_SECONDS), value)
+
+
 class SlackChannel:
     """The `Channel` for Slack (bot.channels.base): chat ids are Slack conversation ids, thread ids message ts."""
 
@@ -105,15 +136,21 @@ class SlackChannel:
 
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
+        self._emails = ExpiringCache()
+        self._users = ExpiringCache()
+        self._workspace: str | None = None
+        self._warned_no_email_scope = False
 
     async def send(self, address: Address, reply: Reply) -> str:
         reference = ""
         for message in render(reply):
-            arguments: dict[str, Any] = {"channel": address.chat_id, "text": message.text, "blocks": message.blocks,
-                                         "unfurl_links": False, "unfurl_media": False}
+            arguments: dict[str, Any] = {"channel": address.chat_id, "text": message.text, "blocks": message.blocks}
             if address.thread_id:
                 arguments["thread_ts"] = address.thread_id
-            response = await self._call("chat_postMessage", **arguments)
+            if address.only_for:  # seen only by that person, and gone after a while: nothing to edit later
+                await self._call("chat_postEphemeral", user=address.only_for, **arguments)
+                continue
+            response = await self._call("chat_postMessage", unfurl_links=False, unfurl_media=False, **arguments)
             reference = reference_of(str(response.get("channel") or address.chat_id), str(response["ts"]))
         return reference
 
@@ -136,6 +173,55 @@ class SlackChannel:
         channel = response.get("channel")
         chat_id = channel.get("id") if isinstance(channel, dict) else None
         return Address(PLATFORM, str(chat_id)) if chat_id else None
+
+    async def publish_home(self, user_id: str, reply: Reply) -> None:
+        """Show the reply as the person's App Home tab (`views.publish`; it replaces what the tab showed). Its
+        buttons keep the action_ids `render` gives them, so presses come back through the usual `block_actions`."""
+        await self._call("views_publish", user_id=user_id, view={"type": "home", "blocks": render_home(reply)})
+
+    async def workspace(self) -> str:
+        """The id of the workspace the bot token belongs to (asked once)."""
+        if self._workspace is None:
+            response = await self._call("auth_test")
+            self._workspace = str(response.get("team_id") or "")
+        return self._workspace
+
+    async def email_of(self, user_id: str) -> str | None:
+        found, email = self._emails.get(user_id)
+        if found:
+            return email
+        try:
+            response = await self._call("users_info", user=user_id)
+        except PermanentDeliveryError as error:  # user_not_found, …: nobody to link
+            log.info("no Slack profile for a user: %s", error)
+            self._emails.put(user_id, None)
+            return None
+        user = response.get("user")
+        profile = user.get("profile") if isinstance(user, dict) else None
+        email = profile.get("email") if isinstance(profile, dict) else None
+        if isinstance(profile, dict) and "email" not in profile and not self._warned_no_email_scope:
+            self._warned_no_email_scope = True
+            log.warning("Slack profiles come without email: give the app the users:read.email scope and reinstall it")
+        usable = isinstance(user, dict) and not user.get("deleted") and not user.get("is_bot")
+        email = email.strip() if usable and isinstance(email, str) and "@" in email else None
+        self._emails.put(user_id, email)
+        return email
+
+    async def user_by_email(self, email: str) -> str | None:
+        key = email.strip().lower()
+        found, user_id = self._users.get(key)
+        if found:
+            return user_id
+        try:
+            response = await self._call("users_lookupByEmail", email=email.strip())
+        except PermanentDeliveryError:  # users_not_found: not in this workspace
+            self._users.put(key, None)
+            return None
+        user = response.get("user")
+        usable = isinstance(user, dict) and user.get("id") and not user.get("deleted") and not user.get("is_bot")
+        user_id = str(user["id"]) if usable and isinstance(user, dict) else None
+        self._users.put(key, user_id)
+        return user_id
 
     async def _call(self, method: str, **arguments: Any) -> Any:
         try:
