@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import subprocess
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from bot.service import Service
 
@@ -46,3 +49,14 @@ async def serving(service: Service) -> AsyncIterator[asyncio.Event]:
         stop.set()
         async with asyncio.timeout(30):
             await running
+
+
+async def listening_url(log_file: Path, process: subprocess.Popen[bytes]) -> str:
+    """The address the child logged when it opened its port (it picked a free one)."""
+    async with asyncio.timeout(60):
+        while True:
+            found = re.search(r"listening on (http://127\.0\.0\.1:\d+)", log_file.read_text(encoding="utf-8", errors="replace"))
+            if found:
+                return found.group(1)
+            assert process.poll() is None, log_file.read_text(encoding="utf-8", errors="replace")
+            await asyncio.sleep(0.05)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -43,9 +42,10 @@ from storage.outbox import OutboxMessage, OutboxStatus
 from storage.people import Platform
 from storage.stock import StockItem
 from tests.channels.recording import RecordingChannel
+from tests.channels.telegram_fake import FakeTelegram
 from tests.conversations.conftest import NOW
 from tests.factories import make_company
-from tests.running import serving, until
+from tests.running import listening_url, serving, until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -455,16 +455,30 @@ async def test_backoffice_run_serves_probes_and_stops_cleanly_on_sigterm(tmp_pat
     (data_dir / "nlu").mkdir(parents=True)
     shutil.copy(nlu_model_file, data_dir / "nlu" / "model.joblib")  # the trained model: no retraining in the child
     log_file = tmp_path / "service.log"
-    environment = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "DATA_DIR": str(data_dir),
-        "HTTP_HOST": "127.0.0.1",
-        "HTTP_PORT": "0",
-        "LOG_FORMAT": "json",
-        "TELEGRAM_BOT_TOKEN": "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw",
-        "PYTHONPATH": str(ROOT),
-    }
+    async with FakeTelegram(token="123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw") as telegram:  # no network in tests
+        environment = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "DATA_DIR": str(data_dir),
+            "HTTP_HOST": "127.0.0.1",
+            "HTTP_PORT": "0",
+            "LOG_FORMAT": "json",
+            "LOG_LEVEL": "DEBUG",  # the most a log could say: still no token
+            "TELEGRAM_BOT_TOKEN": telegram.token,
+            "TELEGRAM_API_URL": telegram.api_url,
+            "PYTHONPATH": str(ROOT),
+        }
+        exit_code = await _run_until_ready_then_sigterm(environment, tmp_path, log_file)
+        assert telegram.calls_to("getUpdates"), "the Telegram bot polled its (fake) Bot API"
+    records = [json.loads(line) for line in log_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert exit_code == 0, records
+    messages = [record["message"] for record in records]
+    assert "SIGTERM received" in messages and messages[-1] == "stopped"
+    assert "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw" not in log_file.read_text(encoding="utf-8")
+
+
+async def _run_until_ready_then_sigterm(environment: dict[str, str], tmp_path: Path, log_file: Path) -> int:
+    """`backoffice run` in a child process: wait until ready, check the probes, SIGTERM it; its exit code."""
     with log_file.open("wb") as log_output:
         process = subprocess.Popen(
             [sys.executable, "-c", "from bot.cli import main; main()", "run"],
@@ -482,24 +496,8 @@ async def test_backoffice_run_serves_probes_and_stops_cleanly_on_sigterm(tmp_pat
             assert metrics.status_code == 200
             assert 'backoffice_outbox_messages{state="pending"}' in metrics.text and "process_resident_memory_bytes" in metrics.text
         process.send_signal(signal.SIGTERM)
-        exit_code = await asyncio.to_thread(process.wait, 15)
+        return await asyncio.to_thread(process.wait, 15)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait(5)
-    records = [json.loads(line) for line in log_file.read_text(encoding="utf-8").splitlines() if line.strip()]
-    assert exit_code == 0, records
-    messages = [record["message"] for record in records]
-    assert "SIGTERM received" in messages and messages[-1] == "stopped"
-    assert "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw" not in log_file.read_text(encoding="utf-8")
-
-
-async def listening_url(log_file: Path, process: subprocess.Popen[bytes]) -> str:
-    """The address the child logged when it opened its port (it picked a free one)."""
-    async with asyncio.timeout(60):
-        while True:
-            found = re.search(r"listening on (http://127\.0\.0\.1:\d+)", log_file.read_text(encoding="utf-8", errors="replace"))
-            if found:
-                return found.group(1)
-            assert process.poll() is None, log_file.read_text(encoding="utf-8", errors="replace")
-            await asyncio.sleep(0.05)
