@@ -8,6 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.channels.slack import SlackChannel
+from bot.channels.slack.web import web_client
 from bot.service import configured_service
 from bot.settings import load_settings
 from nlu import Interpreter
@@ -27,3 +29,18 @@ async def running(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyP
         service = configured_service(settings, interpreter=interpreter, clock=lambda: NOW)
         async with serving(service), httpx.AsyncClient(base_url=service.url, timeout=10) as http:
             yield Running(service, slack, http, database_url)
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    """A fake Slack Web API on its own (no service)."""
+    async with FakeSlack() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def channel(slack: FakeSlack) -> AsyncIterator[SlackChannel]:
+    """The Slack channel talking to the fake; its connections closed afterwards."""
+    channel = SlackChannel(web_client(slack.token, slack.url))
+    yield channel
+    await channel.close()

@@ -123,6 +123,8 @@ class FakeTelegram:
         """Chats that refuse messages (403 Forbidden: the person blocked the bot, or never started it)."""
         self.answered: list[str] = []
         """Callback query ids answered, in order."""
+        self.toasts: dict[str, str] = {}
+        """Callback query id → the text it was answered with (a toast), for those answered with one."""
         self.commands: dict[str | None, list[dict[str, Any]]] = {}
         """setMyCommands by language_code (None: the default)."""
         self.webhook: dict[str, Any] | None = None
@@ -299,7 +301,12 @@ class FakeTelegram:
         return self._message(found)
 
     async def _answerCallbackQuery(self, args: dict[str, Any]) -> Any:
-        self.answered.append(str(args["callback_query_id"]))
+        query_id = str(args["callback_query_id"])
+        if query_id in self.answered:
+            return self._error(400, "Bad Request: query is too old and response timeout expired or query id is invalid")
+        self.answered.append(query_id)
+        if args.get("text"):
+            self.toasts[query_id] = str(args["text"])
         return True
 
     async def _setWebhook(self, args: dict[str, Any]) -> Any:

@@ -9,7 +9,6 @@ import json
 import socket
 import time
 import urllib.parse
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -133,14 +132,9 @@ async def test_a_rate_limited_post_is_retried_by_slack_sdk_and_delivered_once(ru
 # --- the channel on its own, against the fake -----------------------------------------------------------------
 
 
-@pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as fake:
-        yield fake
 
 
-async def test_echoed_text_is_escaped_so_channel_pings_never_fire(slack: FakeSlack) -> None:
-    channel = SlackChannel(web_client(slack.token, slack.url))
+async def test_echoed_text_is_escaped_so_channel_pings_never_fire(slack: FakeSlack, channel: SlackChannel) -> None:
     await channel.send(Address("slack", "C1"), Reply("Ticket: <!channel> & <@U1> broke it", buttons=(Button("<!here>", "form:1:yes"),)))
     posted = slack.posted("C1")[0]
     dumped = json.dumps(posted)
@@ -148,8 +142,7 @@ async def test_echoed_text_is_escaped_so_channel_pings_never_fire(slack: FakeSla
     assert "&lt;!channel&gt; &amp; &lt;@U1&gt;" in posted["blocks"][0]["text"]["text"]
 
 
-async def test_send_edit_and_private_address_use_the_web_api(slack: FakeSlack) -> None:
-    channel = SlackChannel(web_client(slack.token, slack.url))
+async def test_send_edit_and_private_address_use_the_web_api(slack: FakeSlack, channel: SlackChannel) -> None:
     reference = await channel.send(Address("slack", "C1", "1.5"), Reply("Approve?", buttons=(Button("Approve", "leave:1:approve"),)))
     assert reference.startswith("C1:") and slack.posted("C1")[0]["thread_ts"] == "1.5"
     await channel.edit(reference, Reply("Approved by Maria"))
@@ -159,8 +152,7 @@ async def test_send_edit_and_private_address_use_the_web_api(slack: FakeSlack) -
     assert await channel.private_address("U7") == Address("slack", "DU7")
 
 
-async def test_a_long_reply_is_sent_as_several_messages_and_the_last_is_the_reference(slack: FakeSlack) -> None:
-    channel = SlackChannel(web_client(slack.token, slack.url))
+async def test_a_long_reply_is_sent_as_several_messages_and_the_last_is_the_reference(slack: FakeSlack, channel: SlackChannel) -> None:
     reference = await channel.send(Address("slack", "C1"), Reply("\n".join(f"line {n} " + "x" * 2000 for n in range(12))))
     assert len(slack.posted("C1")) > 1
     assert reference == f"C1:{list(slack.messages)[-1][1]}"
@@ -177,8 +169,7 @@ async def test_a_long_reply_is_sent_as_several_messages_and_the_last_is_the_refe
         ("ratelimited", 429, TransientDeliveryError),
     ],
 )
-async def test_slack_errors_become_typed_delivery_errors(slack: FakeSlack, error: str, status: int, kind: type[Exception]) -> None:
-    channel = SlackChannel(web_client(slack.token, slack.url))
+async def test_slack_errors_become_typed_delivery_errors(slack: FakeSlack, channel: SlackChannel, error: str, status: int, kind: type[Exception]) -> None:
     for _ in range(3):  # more than the rate-limit handler retries
         slack.fail_next("chat.postMessage", status=status, error=error, headers={"Retry-After": "0"} if status == 429 else None)
     with pytest.raises(kind) as raised:
@@ -188,8 +179,7 @@ async def test_slack_errors_become_typed_delivery_errors(slack: FakeSlack, error
         assert isinstance(raised.value, TransientDeliveryError) and raised.value.retry_after == 0
 
 
-async def test_an_edit_of_a_vanished_message_is_permanent_and_an_unreachable_person_has_no_address(slack: FakeSlack) -> None:
-    channel = SlackChannel(web_client(slack.token, slack.url))
+async def test_an_edit_of_a_vanished_message_is_permanent_and_an_unreachable_person_has_no_address(slack: FakeSlack, channel: SlackChannel) -> None:
     with pytest.raises(PermanentDeliveryError, match="message_not_found"):
         await channel.edit("C1:999.000001", Reply("late"))
     slack.fail_next("conversations.open", error="user_not_found")
@@ -201,9 +191,12 @@ async def test_no_server_is_a_transient_error() -> None:
     port = listener.getsockname()[1]
     listener.close()
     channel = SlackChannel(web_client("xoxb-x", f"http://127.0.0.1:{port}/api/"))
-    with pytest.raises(TransientDeliveryError):
-        async with asyncio.timeout(20):
-            await channel.send(Address("slack", "C1"), Reply("hi"))
+    try:
+        with pytest.raises(TransientDeliveryError):
+            async with asyncio.timeout(20):
+                await channel.send(Address("slack", "C1"), Reply("hi"))
+    finally:
+        await channel.close()
 
 
 def test_a_token_without_a_signing_secret_stops_start_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -196,6 +196,7 @@ async def test_publish_home_sends_a_home_view_whose_buttons_keep_their_action_id
     async with FakeSlack() as slack:
         channel = SlackChannel(web_client(slack.token, slack.url))
         await channel.publish_home("U7", Reply("Hi <!here>", buttons=(Button("Approve #3", "home:approve:3"),)))
+        await channel.close()
         view = slack.homes["U7"]
     assert view["type"] == "home" and "&lt;!here&gt;" in view["blocks"][0]["text"]["text"]
     assert buttons_of(view) == [{"type": "button", "text": {"type": "plain_text", "text": "Approve #3"},

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import select
@@ -17,7 +16,6 @@ from actions.i18n import Translator
 from actions.replies import Reply
 from bot.channels.base import Address
 from bot.channels.slack import SlackChannel
-from bot.channels.slack.web import web_client
 from storage.audit import AuditEntry
 from storage.database import Database
 from storage.people import ChatIdentity
@@ -124,14 +122,9 @@ async def test_a_payslip_asked_in_a_channel_leaves_only_an_ephemeral_pointer_the
 # --- the directory on its own -----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as fake:
-        yield fake
 
 
-async def test_profile_emails_are_cached_and_bots_or_deactivated_accounts_have_none(slack: FakeSlack) -> None:
-    channel = SlackChannel(web_client(slack.token, slack.url))
+async def test_profile_emails_are_cached_and_bots_or_deactivated_accounts_have_none(slack: FakeSlack, channel: SlackChannel) -> None:
     slack.emails["U1"] = "alice@example.com"
     assert await channel.email_of("U1") == "alice@example.com"
     assert await channel.email_of("U1") == "alice@example.com"
@@ -143,8 +136,7 @@ async def test_profile_emails_are_cached_and_bots_or_deactivated_accounts_have_n
     assert len(slack.calls_to("auth.test")) == 1
 
 
-async def test_a_missing_email_scope_is_said_once_in_the_log(slack: FakeSlack, caplog: pytest.LogCaptureFixture) -> None:
-    channel = SlackChannel(web_client(slack.token, slack.url))
+async def test_a_missing_email_scope_is_said_once_in_the_log(slack: FakeSlack, channel: SlackChannel, caplog: pytest.LogCaptureFixture) -> None:
     original = slack._users_info
     slack._users_info = lambda args: {"user": {"id": args["user"], "team_id": TEAM_ID, "profile": {}}}  # type: ignore[method-assign]
     try:
@@ -158,8 +150,7 @@ async def test_a_missing_email_scope_is_said_once_in_the_log(slack: FakeSlack, c
     ) == 1
 
 
-async def test_lookup_by_email_finds_the_user_and_remembers_who_is_not_there(slack: FakeSlack) -> None:
-    channel = SlackChannel(web_client(slack.token, slack.url))
+async def test_lookup_by_email_finds_the_user_and_remembers_who_is_not_there(slack: FakeSlack, channel: SlackChannel) -> None:
     slack.emails["UM"] = "maria@example.com"
     assert await channel.user_by_email("MARIA@example.com") == "UM"
     assert await channel.user_by_email("nobody@example.com") is None
@@ -167,8 +158,7 @@ async def test_lookup_by_email_finds_the_user_and_remembers_who_is_not_there(sla
     assert len(slack.calls_to("users.lookupByEmail")) == 2
 
 
-async def test_an_ephemeral_send_goes_to_chat_post_ephemeral_and_has_no_reference(slack: FakeSlack) -> None:
-    channel = SlackChannel(web_client(slack.token, slack.url))
+async def test_an_ephemeral_send_goes_to_chat_post_ephemeral_and_has_no_reference(slack: FakeSlack, channel: SlackChannel) -> None:
     reference = await channel.send(Address("slack", "C1", "1.5", only_for="U1"), Reply("only for you"))
     assert reference == "" and slack.posted("C1") == []
     assert slack.ephemeral[0]["user"] == "U1" and slack.ephemeral[0]["thread_ts"] == "1.5"

@@ -223,7 +223,17 @@ class SlackChannel:
         self._users.put(key, user_id)
         return user_id
 
+    async def close(self) -> None:
+        """Close the pooled connections (the service calls this once delivery has stopped)."""
+        session, self.client.session = self.client.session, None
+        if session is not None and not session.closed:
+            await session.close()
+
     async def _call(self, method: str, **arguments: Any) -> Any:
+        if self.client.session is None or self.client.session.closed:
+            # One pooled session for every call (bolt's too: it shares the client). Without it slack_sdk opens a
+            # session — a new TLS connection to Slack — per request. Made here, inside the running loop.
+            self.client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT_SECONDS))
         try:
             return await getattr(self.client, method)(**arguments)
         except (SlackApiError, TimeoutError, aiohttp.ClientError) as error:
