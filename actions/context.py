@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from actions.i18n import Translator, catalogue
+from actions.i18n import Translator, catalogue, locale_for
 from actions.replies import Block, Button, Reply
 from storage import live, outbox
 from storage.errors import DomainError
@@ -25,6 +25,7 @@ class Understanding:
     confidence: float
     entities: tuple[dict[str, Any], ...] = ()
     language: str = "en"
+    script: str | None = None  # what the message was typed in (Latn, Cyrl, Grek), when the NLU says
 
     @classmethod
     def from_parse(cls, parse: dict[str, Any]) -> Understanding:
@@ -34,7 +35,13 @@ class Understanding:
             confidence=float(parse["intent"]["confidence"]),
             entities=tuple(parse.get("entities", ())),
             language=str(parse.get("language", "en")),
+            script=str(parse["script"]) if parse.get("script") else None,
         )
+
+    @property
+    def locale(self) -> str:
+        """The catalogue replies come from: the language, in the script the person writes it in (``uz-Cyrl``)."""
+        return locale_for(self.language, self.script)
 
     def entity(self, name: str) -> Any | None:
         for found in self.entities:
@@ -67,9 +74,6 @@ class ActionContext:
     queried twice); confirm() takes it out, so it never outlives that step."""
     queued: bool = False
     """Messages for the outbox were queued in this turn (the delivery worker can start on them at once)."""
-    closed: set[str] = field(default_factory=set)
-    """References of the live messages `close_live` is editing to their outcome (the chat's own reply must not
-    replace one of them as well)."""
 
     @property
     def language(self) -> str:
@@ -84,6 +88,7 @@ class ActionContext:
         private: bool = False,
         replaces_source: bool = False,
         live_key: str | None = None,
+        toast: bool = False,
         **params: Any,
     ) -> None:
         self.replies.append(
@@ -94,8 +99,14 @@ class ActionContext:
                 private=private,
                 replaces_source=replaces_source,
                 live_key=live_key,
+                toast=toast,
             )
         )
+
+    def say_stale_button(self) -> None:
+        """The pressed button no longer applies: said as a toast (`Reply.toast`), a pop-up where the platform has
+        one for presses (Telegram), a message elsewhere."""
+        self.say("core.button_expired", toast=True)
 
     def start_form(self, name: str, **prefill: Any) -> None:
         """After this handler, start the form `name` with these slots already filled (JSON-serialisable)."""
@@ -145,7 +156,6 @@ class ActionContext:
             message.payload, message.live_key = outcome(language), None
         for sent, language in await live.close(self.session, key, now=self.now):
             self.queued = True
-            self.closed.add(sent.reference)
             await outbox.enqueue_edit(self.session, sent, outcome(language), now=self.now)
 
 

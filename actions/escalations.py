@@ -65,12 +65,12 @@ class EscalateForm(Form):
         if case is not None:
             # One matter, one case: a second request while HR still has the first goes on the same thread.
             sent = await escalations.reply(ctx.session, ctx.employee, case.id, message, now=ctx.now)
-            await _tell(ctx, await _hr_of(ctx, case), case, sent, "escalations.employee_replied", buttons=_hr_buttons)
+            await _tell(ctx, await _hr_of(ctx, case), case, sent, "escalations.employee_replied", buttons=hr_buttons)
             ctx.say("escalations.added", id=case.id)
             return
         case = await escalations.open_escalation(ctx.session, ctx.employee, subject=_subject(message), message=message, now=ctx.now)
         team = await people.with_role(ctx.session, Role.HR)
-        await _tell(ctx, team, case, case.messages[0], "escalations.hr_new_case", buttons=_hr_buttons)
+        await _tell(ctx, team, case, case.messages[0], "escalations.hr_new_case", buttons=hr_buttons)
         ctx.say("escalations.opened" if team else "escalations.opened_no_hr", id=case.id)
 
 
@@ -101,7 +101,7 @@ class ReplyForm(Form):
             await _tell(ctx, [employee], case, sent, "escalations.hr_replied", buttons=_employee_buttons)
             ctx.say("escalations.reply_sent", name=employee.name)
         else:
-            await _tell(ctx, await _hr_of(ctx, case), case, sent, "escalations.employee_replied", buttons=_hr_buttons)
+            await _tell(ctx, await _hr_of(ctx, case), case, sent, "escalations.employee_replied", buttons=hr_buttons)
             ctx.say("escalations.answer_sent")
 
 
@@ -177,7 +177,7 @@ async def _tell(
         await ctx.notify(person, build, idempotency_key=f"escalation:{case.id}:{event}:{person.id}")
 
 
-def _hr_buttons(t: Translator, case_id: int) -> tuple[Button, ...]:
+def hr_buttons(t: Translator, case_id: int) -> tuple[Button, ...]:
     return (
         Button(t("escalations.button_reply"), encode(CaseAction(CaseVerb.REPLY, case_id))),
         Button(t("escalations.button_close"), encode(CaseAction(CaseVerb.CLOSE, case_id))),

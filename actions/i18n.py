@@ -4,8 +4,6 @@ and locale-aware formatting of dates, numbers and money with Babel."""
 from __future__ import annotations
 
 import datetime as dt
-import re
-import unicodedata
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from functools import cache
@@ -18,10 +16,26 @@ from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_currency, format_decimal
 
+from nlu.normalize import uzbek_to_cyrillic, words
+
 LANGUAGES = ("en", "ru", "uz", "az", "el", "vi")
 FALLBACK = "en"
 CATALOGUES = Path(__file__).with_name("messages")
-BABEL_LOCALES = {"en": "en_GB", "ru": "ru_RU", "uz": "uz_Latn_UZ", "az": "az_Latn_AZ", "el": "el_GR", "vi": "vi_VN"}
+BABEL_LOCALES = {
+    "en": "en_GB", "ru": "ru_RU", "uz": "uz_Latn_UZ", "az": "az_Latn_AZ", "el": "el_GR", "vi": "vi_VN",
+    "uz-Cyrl": "uz_Cyrl_UZ",
+}  # fmt: skip
+SCRIPT_LOCALES = {("uz", "Cyrl"): "uz-Cyrl"}
+"""Catalogues in a second script: a person who writes Uzbek in Cyrillic is answered in Cyrillic. Generated from the
+``uz`` texts by `nlu.normalize.uzbek_to_cyrillic` when a message has no ``uz-Cyrl`` text of its own."""
+LOCALES = (*LANGUAGES, *SCRIPT_LOCALES.values())
+
+
+def locale_for(language: str, script: str | None) -> str:
+    """The catalogue to answer in: ``uz`` written in Cyrillic → ``uz-Cyrl``; a locale given as such stays."""
+    if language in LOCALES and "-" in language:
+        return language
+    return SCRIPT_LOCALES.get((language, script or ""), language)
 
 
 class CatalogueError(Exception):
@@ -42,6 +56,8 @@ def catalogue() -> dict[str, dict[str, str]]:
             if not isinstance(translations, dict) or FALLBACK not in translations:
                 raise CatalogueError(f"{path.name}: message {key!r} needs at least an {FALLBACK!r} text")
             messages[key] = {str(lang): str(text).rstrip("\n") for lang, text in translations.items()}
+            if "uz" in messages[key] and "uz-Cyrl" not in messages[key]:
+                messages[key]["uz-Cyrl"] = uzbek_to_cyrillic(messages[key]["uz"])
     return messages
 
 
@@ -59,7 +75,7 @@ class Translator:
     """Renders message ids in one language; values are formatted for that language's locale."""
 
     def __init__(self, language: str) -> None:
-        self.language = language if language in LANGUAGES else FALLBACK
+        self.language = language if language in LOCALES else FALLBACK
         self.locale = _locale(self.language)
 
     def __call__(self, key: str, **params: Any) -> str:
@@ -118,14 +134,10 @@ class _Formatted(Mapping[str, Any]):
 
 # --- word lists kept in the catalogues (keywords per capability, all languages together) ---------------------
 
-_APOSTROPHES = re.compile(r"['‘’ʻʼ`´\-]")
-
-
 def words_of(text: str) -> list[str]:
-    """Lower-case, accent-free words; apostrophes and hyphens join ("wi-fi" → "wifi", "o'rnatib" → "ornatib")."""
-    decomposed = unicodedata.normalize("NFKD", _APOSTROPHES.sub("", text.casefold()))
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return re.findall(r"\w+", plain)
+    """Lower-case, accent-free words; apostrophes and hyphens join ("wi-fi" → "wifi", "o'rnatib" → "ornatib").
+    The one normalisation of the NLU (`nlu.normalize.words`), so keywords and the model fold text alike."""
+    return words(text, joined=True)
 
 
 STEM_LENGTH = 4

@@ -13,6 +13,8 @@ the position of a value the form offered (the values stay in the frame), so a fo
 The `home` family is for the person's home page (Slack's App Home): `home:show` asks for it to be (re)published,
 and its Approve/Reject buttons are `home:approve:<id>` / `home:reject:<id>`, so the core knows the press came from
 the home and answers by republishing it (a home view has no message to replace or reply under).
+
+`lang:<code>` chooses the language the assistant writes in (the `/lang` command's buttons, actions/language.py).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import secrets
 from dataclasses import dataclass
 from typing import ClassVar, TypeVar
 
+from actions.i18n import LANGUAGES
 from actions.replies import MAX_PAYLOAD
 from storage.payroll import PERIOD
 
@@ -256,6 +259,21 @@ class HomeDecision(LeaveDecision):
     prefix: ClassVar[str] = "home"
 
 
+@dataclass(frozen=True)
+class LanguageChoice:
+    """`lang:ru` — one of the assistant's six languages, chosen to be written to in."""
+
+    prefix: ClassVar[str] = "lang"
+    language: str
+
+    def __post_init__(self) -> None:
+        if self.language not in LANGUAGES:
+            raise ValueError(f"not a language of the assistant: {self.language!r}")
+
+    def fields(self) -> tuple[str, ...]:
+        return (self.language,)
+
+
 HOME_FAMILIES: tuple[type[ShowHome | HomeDecision], ...] = (ShowHome, HomeDecision)
 """Presses answered on the person's home page rather than in a chat."""
 
@@ -272,6 +290,7 @@ Payload = (
     | IntentShortcut
     | ShowHome
     | HomeDecision
+    | LanguageChoice
 )
 P = TypeVar("P", bound=Payload)
 FAMILIES: tuple[type[Payload], ...] = (
@@ -286,6 +305,7 @@ FAMILIES: tuple[type[Payload], ...] = (
     IntentShortcut,
     ShowHome,
     HomeDecision,
+    LanguageChoice,
 )
 
 
@@ -367,6 +387,11 @@ def _home(parts: list[str]) -> ShowHome | HomeDecision:
     return HomeDecision(_id(number), approve=action == "approve")
 
 
+def _language(parts: list[str]) -> LanguageChoice:
+    (code,) = _arity(parts, 1)
+    return LanguageChoice(code)
+
+
 _PARSERS = {
     "leave": _leave,
     "payslip": _payslip,
@@ -377,6 +402,7 @@ _PARSERS = {
     "slot": _slot,
     "intent": _intent,
     "home": _home,
+    "lang": _language,
 }
 
 

@@ -49,6 +49,11 @@ class Reply:
     live_key: str | None = None
     """The record its buttons act on (e.g. 'leave:42'): once sent, the message is remembered and edited to the
     outcome when that record is decided by any path (storage/live.py)."""
+    toast: bool = False
+    """A short answer about a button press itself, saying nothing the person must keep (the button is stale): a
+    channel whose platform answers each press with a brief pop-up (`bot.channels.base.PressAnswers`: Telegram's
+    answerCallbackQuery text) shows it that way instead of as a message; every other channel sends it like any
+    reply (Slack, which has no such pop-up for a button, posts it)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -58,6 +63,7 @@ class Reply:
             "private": self.private,
             "replaces_source": self.replaces_source,
             "live_key": self.live_key,
+            "toast": self.toast,
         }
 
     @classmethod
@@ -69,6 +75,7 @@ class Reply:
             private=bool(data.get("private", False)),
             replaces_source=bool(data.get("replaces_source", False)),
             live_key=str(data["live_key"]) if data.get("live_key") else None,
+            toast=bool(data.get("toast", False)),
         )
 
     def as_text(self) -> str:

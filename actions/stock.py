@@ -327,6 +327,6 @@ async def stock_button(ctx: ActionContext, press: StockItemChoice) -> None:
     """stock:show:<item id> — a 'did you mean' suggestion or a low-stock alert."""
     item = await ctx.session.get(StockItem, press.item_id)
     if item is None:
-        ctx.say("core.button_expired")
+        ctx.say_stale_button()
         return
     await _show_levels(ctx, item, None)

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.replies import Reply
@@ -316,8 +317,10 @@ class DeliveryWorker(PollingWorker):
             try:
                 async with asyncio.timeout(self.send_timeout):
                     user_id = await channel.user_by_email(email)
-                    address = await channel.private_address(user_id) if user_id is not None else None
-                    if user_id is None or address is None:
+                    if user_id is None or not await self._free_for(job.recipient_id, platform, user_id):
+                        continue
+                    address = await channel.private_address(user_id)
+                    if address is None:
                         continue
                     reference = await channel.send(address, reply)
             except PermanentDeliveryError:
@@ -329,6 +332,16 @@ class DeliveryWorker(PollingWorker):
                 return _Retry(_reason(error), retry_after, Target(platform))
             return _Sent(Target(platform, address.chat_id, None, reference), address.chat_id, user_id)
         return None
+
+    async def _free_for(self, recipient_id: int, platform: str, user_id: str) -> bool:
+        """Whether the account found by the recipient's email may be theirs: not linked to someone else (then the
+        directory and our records disagree, and the message must not go to a person we know as another)."""
+        async with self.database.reading() as session:
+            owner = await people.employee_for_identity(session, platform, user_id)
+        if owner is not None and owner.id != recipient_id:
+            log.warning("the %s account with employee %s's email is linked to employee %s: not used", platform, recipient_id, owner.id)
+            return False
+        return True
 
     async def _edit(self, job: _Job, reply: Reply) -> _Outcome:
         platform, reference = job.platform or "", job.reference or ""
@@ -388,10 +401,11 @@ class DeliveryWorker(PollingWorker):
         platform = outcome.target.platform
         employee = await people.get_employee(session, job.recipient_id)
         try:
-            await linking.link(session, employee, platform, outcome.found_user, via="email lookup", now=now,
-                               private_address=outcome.target.chat_id)
-        except DomainError as error:  # the account is linked to someone else meanwhile: delivered all the same
-            log.warning("outbox message %s: the %s account found by email is not linked (%s)", job.id, platform, error.code)
+            async with session.begin_nested():  # a failure here must not undo recording the delivery
+                await linking.link(session, employee, platform, outcome.found_user, via="email lookup", now=now,
+                                   private_address=outcome.target.chat_id)
+        except (DomainError, IntegrityError) as error:  # linked meanwhile (by the router, or to someone else)
+            log.warning("outbox message %s: the %s account found by email was not linked (%s)", job.id, platform, type(error).__name__)
             return outcome
         linked = await people.identities_on(session, employee.id, platform)
         identity_id = linked[0].id if linked else None

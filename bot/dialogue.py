@@ -25,11 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.context import ActionContext, Understanding
 from actions.forms import CONFIRM, Form, SlotError, bind_choices, offered_choice, renew_instance, yes_no_buttons
-from actions.i18n import Translator
+from actions.i18n import LANGUAGES, Translator, locale_for
 from actions.payloads import FormAnswer, IntentShortcut, SlotChoice, decode, encode
 from actions.registry import Routes
 from actions.replies import Button, Reply
 from bot import home
+from bot.commands import command_in
 from bot.messages import Destination, Incoming, Outgoing, Turn
 from storage import conversations
 from storage.base import utcnow
@@ -117,7 +118,7 @@ class Dialogue:
             # matters, and a stranger should not make us work twice).
             if incoming.event_id and not await conversations.first_sighting(session, key, incoming.event_id, now=now):
                 return Turn((), known.language, replayed=True)
-        return self.stranger(incoming.text, now, not_linked)  # after the commit: the NLU needs no lock
+        return self.stranger(incoming.text, now, not_linked, language=incoming.language)  # after the commit: the NLU needs no lock
 
     async def _serve(
         self, session: AsyncSession, opening: Opening, incoming: Incoming, now: datetime, known: _Known, home_pages: bool = False
@@ -134,7 +135,7 @@ class Dialogue:
         ctx = ActionContext(
             session=session,
             employee=employee,
-            t=Translator(understanding.language),
+            t=Translator(understanding.locale),
             now=now,
             today=today,
             private_chat=incoming.private,
@@ -146,7 +147,7 @@ class Dialogue:
         snapshot.data = state
         turn = Turn(
             self._outgoing(ctx, incoming), ctx.language, understanding.intent, employee.id, identity.id, identity.private_address,
-            unreachable=identity.unreachable, queued=ctx.queued, closed=frozenset(ctx.closed),
+            unreachable=identity.unreachable, queued=ctx.queued,
         )
         if incoming.event_id and not await conversations.first_sighting(
             session, snapshot.key, incoming.event_id, now=now, replies=turn.record()
@@ -171,21 +172,31 @@ class Dialogue:
         return now.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone).date()
 
     def _understand(self, incoming: Incoming, text: str, today: date, language_hint: str) -> Understanding:
+        hinted_language, _, hinted_script = language_hint.partition("-")  # "uz-Cyrl": Uzbek, answered in Cyrillic
         if incoming.payload is not None:
-            return Understanding(text=text, intent="button", confidence=1.0, language=language_hint)
+            return Understanding(text=text, intent="button", confidence=1.0, language=hinted_language, script=hinted_script or None)
+        command = command_in(text)
+        if command is not None:
+            # Told, not guessed (bot/commands.py), and answered in the conversation's language; the words after
+            # the command ("/payslip september") still give their entities.
+            found = self.parser.parse(command.rest, today=today, language_hint=language_hint) if command.rest else {}
+            return Understanding(text, command.intent, 1.0, tuple(found.get("entities", ())), hinted_language, hinted_script or None)
         parse = self.parser.parse(text, today=today, language_hint=language_hint)
         understanding = Understanding.from_parse(parse)
         if understanding.confidence < MIN_CONFIDENCE:
-            return Understanding(understanding.text, "out_of_scope", understanding.confidence, understanding.entities, understanding.language)
+            return replace(understanding, intent="out_of_scope")
         return understanding
 
-    def stranger(self, text: str, now: datetime, key: str = NOT_LINKED) -> Turn:
+    def stranger(self, text: str, now: datetime, key: str = NOT_LINKED, *, language: str | None = None) -> Turn:
         """The answer to someone the assistant serves nothing to (not linked, another workspace): the message `key`,
-        in the language they wrote in."""
-        language = self.default_language
-        if text.strip():
-            language = str(self.parser.parse(text, today=now.date(), language_hint=self.default_language).get("language", language))
-        return Turn((Outgoing(Reply(Translator(language)(key))),), language)
+        in the language they wrote in — or, for a command (Telegram's Start button sends "/start") or a message that
+        doesn't tell, in the platform's idea of their language (`language`, Telegram's language_code), if any."""
+        hint = (language or "").split("-")[0].lower()
+        known = hint if hint in LANGUAGES else self.default_language
+        if text.strip() and command_in(text) is None:
+            parse = self.parser.parse(text, today=now.date(), language_hint=known)
+            known = locale_for(str(parse.get("language", known)), parse.get("script"))
+        return Turn((Outgoing(Reply(Translator(known)(key))),), known)
 
     @staticmethod
     def _outgoing(ctx: ActionContext, incoming: Incoming) -> tuple[Outgoing, ...]:
@@ -283,13 +294,14 @@ class Dialogue:
         form = self.routes.forms[frame["name"]]
         awaiting = frame.get("awaiting")
         self._with_slots(ctx, frame)
+        commanded = command_in(ctx.message.text) is not None  # a command is never an answer to the form's question
         if intent == "cancel" and not (awaiting in form.free_text and ctx.message.confidence < 0.8):
             await self._close_form(ctx, state, said="core.form_cancelled")
             return
-        if awaiting in form.free_text:
+        if awaiting in form.free_text and not commanded:
             await self._advance(ctx, state, form, frame, form.extract(ctx, awaiting))
             return
-        updates = form.extract(ctx, awaiting)
+        updates = {} if commanded else form.extract(ctx, awaiting)
         if awaiting == CONFIRM and intent == "affirm" and not updates:
             await self._submit(ctx, state, form, frame)
         elif awaiting == CONFIRM and intent == "deny" and not updates:
@@ -381,14 +393,15 @@ class Dialogue:
 
     async def _button(self, ctx: ActionContext, state: dict[str, Any], payload: str) -> None:
         """A pressed button: its payload is decoded and validated once (actions/payloads.py); anything this
-        assistant never sent, or that no longer applies, is answered as an expired button."""
+        assistant never sent, or that no longer applies, is answered as an expired button — a toast
+        (`ActionContext.say_stale_button`), which a platform with pop-ups for presses shows as one."""
         press = decode(payload)
         stack: list[dict[str, Any]] = state.setdefault("forms", [])
         frame = stack[-1] if stack else None
         if isinstance(press, FormAnswer):
             # Only the confirmation on top, and only the instance the button was shown for.
             if frame is None or frame.get("awaiting") != CONFIRM or frame.get("instance") != press.instance:
-                ctx.say("core.button_expired")
+                ctx.say_stale_button()
                 return
             form = self.routes.forms[frame["name"]]
             self._with_slots(ctx, frame)
@@ -399,20 +412,20 @@ class Dialogue:
         elif isinstance(press, SlotChoice):
             chosen = offered_choice(frame, press) if frame is not None else None
             if frame is None or chosen is None:
-                ctx.say("core.button_expired")
+                ctx.say_stale_button()
                 return
             self._with_slots(ctx, frame)
             await self._advance(ctx, state, self.routes.forms[frame["name"]], frame, chosen)
         elif isinstance(press, IntentShortcut):
             if not self._may_open(press.intent):
-                ctx.say("core.button_expired")
+                ctx.say_stale_button()
                 return
             await self._dispatch(ctx, state, press.intent)
         elif press is not None and type(press) in self.routes.buttons:
             if await self._guarded(ctx, self.routes.buttons[type(press)](ctx, press)):
                 await self._follow_up(ctx, state)
         else:
-            ctx.say("core.button_expired")
+            ctx.say_stale_button()
 
     def _may_open(self, intent: str) -> bool:
         """An `intent:` button may ask what a message could: a handler, or a form that needs nothing prefilled."""

@@ -9,6 +9,7 @@ why the code didn't work.
 
 from __future__ import annotations
 
+import enum
 import logging
 import re
 from collections.abc import Callable
@@ -40,6 +41,14 @@ def link_code_in(text: str) -> str | None:
     if found is None or linking.normalise(found.group("code")) is None:
         return None
     return found.group("code")
+
+
+class ByEmail(enum.Enum):
+    LINKED = "linked"
+    UNKNOWN = "unknown"
+    """No active employee has the email."""
+    TAKEN = "taken"
+    """The employee with the email is linked to another account on the platform."""
 
 
 class Linker:
@@ -85,19 +94,23 @@ class Linker:
             )
             return found is not None
 
-    async def link_by_email(self, incoming: Incoming, email: str) -> bool:
+    async def link_by_email(self, incoming: Incoming, email: str) -> ByEmail:
         """Link the sender to the active employee with this email, as the platform vouches for it (a workspace's
-        profile emails are set by its administrators); False if there is none. Audited like any link."""
+        profile emails are set by its administrators). Audited like any link. Never moves a link: an employee
+        already linked to another account on the platform is linked anew only by a code (or an unlink first)."""
         async with self.database.transaction() as session:
             employee = await people.find_by_email(session, email)
             if employee is None or not employee.active:
-                return False
+                return ByEmail.UNKNOWN
+            if await people.identities_on(session, employee.id, incoming.platform):
+                log.warning("a %s account shows the email of employee %s, who is linked to another: not linked", incoming.platform, employee.id)
+                return ByEmail.TAKEN
             await linking.link(
                 session, employee, incoming.platform, incoming.user_id, via="profile email", now=incoming.at or self.clock(),
                 team_id=incoming.team_id, private_address=incoming.chat_id if incoming.private else None,
             )
         log.info("linked a %s account to employee %s by its profile email", incoming.platform, employee.id)
-        return True
+        return ByEmail.LINKED
 
     def _refusal(self, error: DomainError, language: str | None) -> str:
         hint = (language or "").split("-")[0].lower()

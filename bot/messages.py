@@ -123,9 +123,6 @@ class Turn:
     """A retried delivery: these are the replies recorded the first time; nothing ran again."""
     queued: bool = False
     """Messages for other people (or edits) were queued in the outbox: worth waking the delivery worker."""
-    closed: frozenset[str] = frozenset()
-    """References of live messages the turn closed: the outbox edits them to the outcome, so a reply that
-    `replaces_source` leaves such a source alone and comes as a new message."""
     error_id: str | None = None
     """Set when the turn failed and was rolled back: the id quoted to the person and written to the log."""
 

@@ -12,7 +12,9 @@ once the record they act on is decided. A link command with a one-time code (`/s
 knows its users' company email (a `PeopleDirectory`: Slack), someone writing for the first time is linked by their
 profile email, and someone from another workspace is refused whatever they send. Replies meant for the person's
 home page (`Destination.HOME`; every reply to an update from that page, see bot/home.py) are published there when
-the channel is a `HomeTab` (the last one: a page shows one state), and dropped on platforms without one.
+the channel is a `HomeTab` (the last one: a page shows one state), and dropped on platforms without one. On a
+platform that answers each button press itself (a `PressAnswers` channel: Telegram), the press is answered first —
+with the turn's toast reply (`Reply.toast`, a stale button) as its pop-up instead of a message, else silently.
 
 A transient delivery error propagates to the adapter: the turn is already recorded with its event id, so the
 platform's retry of the delivery re-sends the same replies and runs nothing twice.
@@ -32,9 +34,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from actions.i18n import Translator
 from actions.replies import Reply
 from bot import home
-from bot.channels.base import Address, Channel, HomeTab, PeopleDirectory, PermanentDeliveryError
-from bot.dialogue import Dialogue
-from bot.linking import Linker, link_code_in
+from bot.channels.base import Address, Channel, HomeTab, PeopleDirectory, PermanentDeliveryError, PressAnswers
+from bot.dialogue import NOT_LINKED, Dialogue
+from bot.linking import ByEmail, Linker, link_code_in
 from bot.messages import Destination, Incoming, Outgoing, Turn
 from storage import conversations, live, outbox
 from storage.base import utcnow
@@ -90,8 +92,8 @@ class Router:
             turn = self.dialogue.stranger(incoming.text, incoming.at or self.clock(), OTHER_WORKSPACE)
         elif code is not None:
             turn = await self._link(incoming, code)
-        elif isinstance(channel, PeopleDirectory) and not await self._linked_by_email(incoming, channel):
-            turn = await self.dialogue.handle(incoming, not_linked=NOT_FOUND_BY_EMAIL, home_pages=isinstance(channel, HomeTab))
+        elif isinstance(channel, PeopleDirectory) and (why := await self._not_linked_by_email(incoming, channel)):
+            turn = await self.dialogue.handle(incoming, not_linked=why, home_pages=isinstance(channel, HomeTab))
         else:
             turn = await self.dialogue.handle(incoming, home_pages=isinstance(channel, HomeTab))
         if home.is_home_update(incoming):
@@ -106,16 +108,18 @@ class Router:
         with another organisation): they are refused, whatever their email or code."""
         if not incoming.team_id:
             return False
-        workspace = await channel.workspace()
-        return bool(workspace) and incoming.team_id != workspace
+        return incoming.team_id != await channel.workspace()  # not known: nobody is from here (fail closed)
 
-    async def _linked_by_email(self, incoming: Incoming, channel: PeopleDirectory) -> bool:
-        """True when the sender is linked, now or from before: someone writing for the first time is linked to
-        the employee with their profile email. False: no active employee has it (or the profile shows none)."""
+    async def _not_linked_by_email(self, incoming: Incoming, channel: PeopleDirectory) -> str | None:
+        """None when the sender is linked, now or from before (someone writing for the first time is linked to the
+        employee with their profile email); else the message key that tells them why not."""
         if await self.linker.knows(incoming):
-            return True
+            return None
         email = await channel.email_of(incoming.user_id)
-        return email is not None and await self.linker.link_by_email(incoming, email)
+        linked = await self.linker.link_by_email(incoming, email) if email is not None else ByEmail.UNKNOWN
+        if linked is ByEmail.LINKED:
+            return None
+        return NOT_FOUND_BY_EMAIL if linked is ByEmail.UNKNOWN else NOT_LINKED
 
     async def _link(self, incoming: Incoming, code: str) -> Turn:
         """Redeem a link code. Redeeming twice (a retried delivery) welcomes again: nothing to de-duplicate. Like a
@@ -129,6 +133,7 @@ class Router:
 
     async def _deliver(self, turn: Turn, incoming: Incoming, channel: Channel) -> list[Sent]:
         here = Address(incoming.platform, incoming.chat_id, incoming.thread_id)
+        toasted = await self._answer_press(turn, incoming, channel)
         away = [outgoing.reply for outgoing in turn.outgoing if outgoing.to is Destination.PRIVATE]
         sent_away: list[Sent] = []
         notice: list[Reply] = []
@@ -139,15 +144,26 @@ class Router:
             notice.append(Reply(Translator(turn.language)(key)))
         # The notice concerns only the person who asked: shown to them alone where the platform can (Slack).
         sent_notice = await self._send_here(replace(here, only_for=incoming.user_id), notice, channel)
-        replies_here = [o.reply for o in turn.outgoing if o.to is Destination.HERE]
-        source = incoming.source if incoming.source not in turn.closed else None  # the outbox edits a closed one
-        sent_here = await self._send_here(here, replies_here, channel, source=source)
-        sent = self._in_reading_order(turn, [*sent_notice, *sent_here], sent_away, notices=len(sent_notice))
+        replies_here = [o.reply for o in turn.outgoing if o.to is Destination.HERE and o.reply is not toasted]
+        sent_here = await self._send_here(here, replies_here, channel, source=await self._replaceable(incoming))
+        sent = self._in_reading_order(turn, [*sent_notice, *sent_here], sent_away, notices=len(sent_notice), toasted=toasted)
         await self._remember_live(turn, sent)
         pages = [outgoing.reply for outgoing in turn.outgoing if outgoing.to is Destination.HOME]
         if pages:
             await self._publish_home(pages[-1], incoming, channel)
         return sent
+
+    @staticmethod
+    async def _answer_press(turn: Turn, incoming: Incoming, channel: Channel) -> Reply | None:
+        """Answer a button press where the platform expects it (`PressAnswers`): with the text of the turn's first
+        toast reply, or silently. Returns that reply when it was shown as the press's answer (not to be sent as a
+        message too); None otherwise — no press, no toast, or the press can't be answered here any more, and then
+        the toast goes out as a message like on any other platform."""
+        if incoming.payload is None or not isinstance(channel, PressAnswers):
+            return None
+        toast = next((o.reply for o in turn.outgoing if o.to is Destination.HERE and o.reply.toast), None)
+        shown = await channel.answer_press(incoming.event_id, toast.text if toast is not None else None)
+        return toast if shown else None
 
     @staticmethod
     async def _publish_home(page: Reply, incoming: Incoming, channel: Channel) -> None:
@@ -161,12 +177,14 @@ class Router:
             log.warning("a home page could not be published on %s: %s", incoming.platform, error)
 
     @staticmethod
-    def _in_reading_order(turn: Turn, sent_here: list[Sent], sent_away: list[Sent], *, notices: int) -> list[Sent]:
+    def _in_reading_order(
+        turn: Turn, sent_here: list[Sent], sent_away: list[Sent], *, notices: int, toasted: Reply | None = None
+    ) -> list[Sent]:
         """The notice first, then the replies in the order the dialogue gave them (whichever chat they went to)."""
         here, away = iter(sent_here[notices:]), iter(sent_away)
         ordered = sent_here[:notices]
         for outgoing in turn.outgoing:
-            if outgoing.to is Destination.HOME:  # not sent to a chat
+            if outgoing.to is Destination.HOME or outgoing.reply is toasted:  # not sent to a chat
                 continue
             following = next(away, None) if outgoing.to is Destination.PRIVATE else next(here, None)
             if following is not None:
@@ -188,6 +206,15 @@ class Router:
                 log.warning("a reply could not be delivered to its chat on %s: %s", address.platform, type(error).__name__)
                 break
         return sent
+
+    async def _replaceable(self, incoming: Incoming) -> str | None:
+        """The pressed message, if a reply may replace it: not one with live buttons, which deciding its record
+        edits to the outcome (a second edit would race that one, whether by this turn, its retry or a double
+        click)."""
+        if incoming.source is None:
+            return None
+        async with self.database.reading() as session:
+            return None if await live.tracked(session, incoming.platform, incoming.source) else incoming.source
 
     @staticmethod
     async def _replace(source: str, address: Address, reply: Reply, channel: Channel) -> str:

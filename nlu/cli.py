@@ -19,6 +19,7 @@ from nlu.training_data import TrainingDataError, load_training_data
 app = typer.Typer(help="Train, try and evaluate the intent and entity models.", no_args_is_help=True)
 
 PACKAGE_DATA = Path(__file__).resolve().parent / "data"
+PACKAGE_HELDOUT = Path(__file__).resolve().parent / "heldout"
 DEFAULT_MODEL = Path("data/nlu/model.joblib")
 MODEL_ENV = "NLU_MODEL_PATH"
 
@@ -137,15 +138,46 @@ def evaluate(
     out: Annotated[Path, typer.Option("--out", help="Folder for report.md, report.json and the PNG.")] = Path(
         "reports/nlu"
     ),
+    heldout: Annotated[
+        Path | None,
+        typer.Option(
+            "--heldout",
+            help="A held-out test file or folder (nlu/heldout format) [default: the package's, with its data].",
+        ),
+    ] = None,
+    cross_validation: Annotated[
+        bool, typer.Option("--cv/--no-cv", help="Cross-validate on the training data too.")
+    ] = True,
 ) -> None:
-    """Cross-validate on the training data and write a Markdown/JSON report with a confusion matrix."""
+    """Cross-validate on the training data, and score a held-out test set per language, script variant and tag;
+    write Markdown/JSON reports (with a confusion matrix)."""
     from nlu.evaluate import cross_validate, summary_table, write_report  # matplotlib only when evaluating
+    from nlu.heldout import evaluate_heldout, load_heldout
 
+    if heldout is None and data is None and PACKAGE_HELDOUT.is_dir():
+        heldout = PACKAGE_HELDOUT
+    written: list[Path] = []
     try:
         training_data = load_training_data(_data_path(data))
-        result = cross_validate(training_data, folds=folds)
+        if cross_validation:
+            result = cross_validate(training_data, folds=folds)
+            written += write_report(result, out)
+            typer.echo(summary_table(result))
+        if heldout is not None:
+            cases = load_heldout(heldout)
+            scored = evaluate_heldout(Interpreter.train(training_data), cases)
     except (TrainingDataError, FileNotFoundError, ValueError) as exc:
         raise _fail(str(exc)) from None
-    written = write_report(result, out)
-    typer.echo(summary_table(result))
+    if heldout is not None:
+        table = scored.table()
+        misses = "\n".join(f"| {m['text']} | {m['expected']} | {m['got']} |" for m in scored.misses)
+        out.mkdir(parents=True, exist_ok=True)
+        report = out / "heldout.md"
+        report.write_text(
+            f"# Held-out test set ({heldout})\n\n{table}\n\n## Misses\n\n| text | expected | got |\n|---|---|---|\n"
+            f"{misses}\n",
+            encoding="utf-8",
+        )
+        written.append(report)
+        typer.echo(f"\nheld-out test set ({len(cases)} cases):\n{table}")
     typer.echo(f"report: {', '.join(str(path) for path in written)}")

@@ -16,13 +16,14 @@ import joblib
 from nlu.classifier import ClassifierConfig, IntentClassifier, with_tags
 from nlu.entities import EntityExtractor
 from nlu.language import LanguageDetector
+from nlu.normalize import DEFAULT_SCRIPT, Normalized, Normalizer, script_of
 from nlu.training_data import TrainingData, load_training_data, training_files
 
 __all__ = ["ENGINE_VERSION", "Interpreter", "ModelFileError", "data_fingerprint"]
 
 log = logging.getLogger(__name__)
 
-ENGINE_VERSION = "3"
+ENGINE_VERSION = "4"
 _MODEL_FORMAT = "backoffice-nlu-model"
 RANKING_SIZE = 10
 MAX_ENTITY_CHARS = 1000  # entities are read from the start of a very long message only
@@ -53,6 +54,7 @@ class Interpreter:
         default_language: str,
         fingerprint: str = "",
         entity_features: bool = False,
+        normalizer: Normalizer | None = None,
     ) -> None:
         self.classifier = classifier
         self.extractor = extractor
@@ -61,6 +63,9 @@ class Interpreter:
         self.fingerprint = fingerprint
         # Whether the types of the entities found in a message are features of its intent.
         self.entity_features = entity_features
+        # Rewrites Cyrillic Uzbek, Latin-typed Russian, Greeklish and Vietnamese shorthand into the scripts and
+        # words of the training data, before the classifier and the entity rules read a message (nlu/normalize.py).
+        self.normalizer = normalizer or Normalizer({}, {}, frozenset())
 
     @classmethod
     def train(
@@ -79,11 +84,14 @@ class Interpreter:
         texts = [example.text for example in data.examples]
         languages = [example.language for example in data.examples]
         detector = LanguageDetector.fit(texts, languages) if len(set(languages)) > 1 else None
+        normalizer = Normalizer.fit(zip(texts, languages, strict=True))
         extractor = EntityExtractor(data.synonyms, data.lookups, data.regexes)
         # Entity types help tell intents apart (a date in leave_request, a number in ticket_status: +1 point of CV
         # accuracy on our data), but only data that annotates entities uses the extractor's types at all.
         entity_features = any(example.entities for example in data.examples)
-        interpreter = cls(IntentClassifier(config), extractor, detector, languages[0], fingerprint, entity_features)
+        interpreter = cls(
+            IntentClassifier(config), extractor, detector, languages[0], fingerprint, entity_features, normalizer
+        )
         intents = [example.intent for example in data.examples]
         inputs = interpreter.classifier_inputs(texts, languages)
         interpreter.classifier.fit(inputs, intents, seed=seed)
@@ -171,20 +179,39 @@ class Interpreter:
         self.extractor.set_catalogue(items)
 
     def detect_language(self, text: str, hint: str | None = None) -> str:
+        return self.detect_variant(text, hint)[0]
+
+    def detect_variant(self, text: str, hint: str | None = None) -> tuple[str, str]:
+        """(language, script) of a message: ``ru``/``Latn`` for Russian typed in Latin letters."""
         if self.detector is None:
-            return hint or self.default_language
-        return self.detector.detect(text, hint)
+            language = (hint or self.default_language).split("-")[0]
+            return language, script_of(text) or DEFAULT_SCRIPT.get(language, "Latn")
+        language, script = self.detector.detect_variant(text, hint)
+        if script == "Latn" and language in ("ru", "el") and not self.normalizer.recognises(text, language):
+            # Latin-typed Russian or Greeklish is made of Russian or Greek words; gibberish is not
+            language = (hint or "en").split("-")[0]
+        return language, script
+
+    def normalize(self, text: str, language: str, script: str | None = None) -> Normalized:
+        """The message as the classifier and the entity rules read it (its first MAX_ENTITY_CHARS characters)."""
+        return self.normalizer.normalize(text[:MAX_ENTITY_CHARS], language, script)
 
     def classifier_inputs(self, texts: Sequence[str], languages: Sequence[str] | None = None) -> list[str]:
-        """What the intent classifier reads for each text: the text, tagged with its entity types if so trained."""
-        if not self.entity_features:
-            return list(texts)
-        if languages is None:
-            languages = [self.detect_language(text[:MAX_ENTITY_CHARS]) for text in texts]
-        return [
-            self._tagged(text, self.extractor.extract(text[:MAX_ENTITY_CHARS], language=language, today=_TAGGING_DAY))
-            for text, language in zip(texts, languages, strict=True)
-        ]
+        """What the intent classifier reads for each text: the normalised text, tagged with its entity types if so
+        trained. ``languages``: the known language of each text (training data), else detected."""
+        inputs = []
+        for index, text in enumerate(texts):
+            script: str | None
+            if languages is None:
+                language, script = self.detect_variant(text[:MAX_ENTITY_CHARS])
+            else:
+                language, script = languages[index], script_of(text)
+            normalized = self.normalize(text, language, script).text
+            if self.entity_features:
+                found = self.extractor.extract(normalized, language=language, today=_TAGGING_DAY)
+                normalized = self._tagged(normalized, found)
+            inputs.append(normalized)
+        return inputs
 
     def _tagged(self, text: str, entities: Sequence[Mapping[str, Any]]) -> str:
         return with_tags(text, (str(entity["entity"]) for entity in entities)) if self.entity_features else text
@@ -194,8 +221,9 @@ class Interpreter:
         return self.classifier.predict(self.classifier_inputs(texts))
 
     def parse(self, text: str, *, today: date | None = None, language_hint: str | None = None) -> dict[str, Any]:
-        """Rasa's ``POST /model/parse`` shape: text, intent, entities, intent_ranking (top 10), language."""
-        language = self.detect_language(text[:MAX_ENTITY_CHARS], language_hint)
+        """Rasa's ``POST /model/parse`` shape: text, intent, entities, intent_ranking (top 10), plus language and
+        script (``Latn``, ``Cyrl``, ``Grek``: what the message was typed in, so replies can follow it)."""
+        language, script = self.detect_variant(text[:MAX_ENTITY_CHARS], language_hint)
         if not _HAS_WORD.search(text):
             # Empty, whitespace, emoji or punctuation only: nothing to classify or extract.
             out_of_scope = self.classifier.out_of_scope
@@ -205,13 +233,18 @@ class Interpreter:
                 "entities": [],
                 "intent_ranking": [{"name": out_of_scope, "confidence": 1.0}],
                 "language": language,
+                "script": script,
             }
-        entities = self.extractor.extract(text[:MAX_ENTITY_CHARS], language=language, today=today or date.today())
-        intent, confidence, ranking = self.classifier.rank(self._tagged(text, entities))
+        normalized = self.normalize(text, language, script)
+        entities = self.extractor.extract(normalized.text, language=language, today=today or date.today())
+        intent, confidence, ranking = self.classifier.rank(self._tagged(normalized.text, entities))
+        for entity in entities:  # offsets in the person's own text
+            entity["start"], entity["end"] = normalized.span(entity["start"], entity["end"])
         return {
             "text": text,
             "intent": {"name": intent, "confidence": confidence},
             "entities": entities,
             "intent_ranking": [{"name": name, "confidence": score} for name, score in ranking[:RANKING_SIZE]],
             "language": language,
+            "script": script,
         }

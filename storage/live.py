@@ -70,6 +70,15 @@ async def record(
     return found
 
 
+async def tracked(session: AsyncSession, platform: str, reference: str) -> bool:
+    """Whether a message was sent with live buttons (open or closed since): deciding its record edits it, so
+    nothing else should."""
+    found = await session.scalar(
+        select(LiveMessage.id).where(LiveMessage.platform == platform, LiveMessage.reference == reference).limit(1)
+    )
+    return found is not None
+
+
 async def open_messages(session: AsyncSession, key: str) -> list[LiveMessage]:
     rows = await session.scalars(
         select(LiveMessage).where(LiveMessage.key == key, LiveMessage.closed_at.is_(None)).order_by(LiveMessage.id)

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from actions import default_routes
+from actions.i18n import LANGUAGES
 from actions.payloads import (
     FAMILIES,
     MAX_ID,
@@ -17,6 +18,7 @@ from actions.payloads import (
     FormAnswer,
     HomeDecision,
     IntentShortcut,
+    LanguageChoice,
     LeaveCancel,
     LeaveDecision,
     Payload,
@@ -52,6 +54,7 @@ payloads: st.SearchStrategy[Payload] = st.one_of(
     st.builds(IntentShortcut, intents),
     st.just(ShowHome()),
     st.builds(HomeDecision, ids, st.booleans()),
+    st.builds(LanguageChoice, st.sampled_from(LANGUAGES)),
 )
 
 # Texts near the real thing: a known prefix and fields of digits (ASCII or not), words, or anything at all.
@@ -63,7 +66,7 @@ FIELDS = st.one_of(
 )
 NEAR_MISSES = st.builds(
     lambda prefix, fields: ":".join([prefix, *fields]),
-    st.sampled_from(["leave", "payslip", "hr", "ticket", "stock", "form", "slot", "intent", "home", "LEAVE", "x"]),
+    st.sampled_from(["leave", "payslip", "hr", "ticket", "stock", "form", "slot", "intent", "home", "lang", "LEAVE", "x"]),
     st.lists(FIELDS, max_size=4),
 )
 
@@ -112,7 +115,8 @@ def test_the_longest_payloads_fit() -> None:
 def test_examples_of_what_is_refused() -> None:
     for text in ("leave:approve:²", "ticket:take:№5", "leave:approve:042", "payslip:show:0000-01", "payslip:show:2026-10\n",
                  "form:yes", "slot:leave_request:leave_type:annual", "intent:", "intent:Help", "leave:approve:1:2", "\ud800",
-                 "home", "home:", "home:show:1", "home:approve", "home:cancel:1", "home:approve:0"):
+                 "home", "home:", "home:show:1", "home:approve", "home:cancel:1", "home:approve:0", "lang:", "lang:fr", "lang:RU",
+                 "lang:ru:1"):
         assert decode(text) is None, text
     assert decode_as(LeaveCancel, "leave:approve:1") is None
     assert decode_as(LeaveDecision, "leave:approve:1") == LeaveDecision(1, approve=True)
@@ -131,6 +135,7 @@ def test_handlers_are_registered_by_payload_family_and_only_those() -> None:
     routes = default_routes()
     assert set(routes.buttons) == {
         LeaveDecision, LeaveCancel, PayslipChoice, CaseAction, TicketAction, StockItemChoice, ShowHome, HomeDecision,
+        LanguageChoice,
     }
     assert set(routes.buttons) | {FormAnswer, SlotChoice, IntentShortcut} == set(FAMILIES)  # the rest: the dialogue
     with pytest.raises(TypeError):

@@ -91,3 +91,18 @@ class HomeTab(Protocol):
 
     async def publish_home(self, user_id: str, reply: Reply) -> None:
         ...
+
+
+@runtime_checkable
+class PressAnswers(Protocol):
+    """A platform that answers every button press itself, optionally with a brief pop-up (Telegram: the pressed
+    button spins until the bot calls answerCallbackQuery, whose text shows as a toast). After the turn of a press
+    the core calls `answer_press` once, with the text of the turn's toast reply (`Reply.toast`: a stale button) or
+    None (answered silently, so the spinner stops at once)."""
+
+    async def answer_press(self, event_id: str | None, text: str | None) -> bool:
+        """Answer the press received as the update `event_id` (`Incoming.event_id`). True when answered here, with
+        the text if one was given; False when this process can no longer answer it (answered already, say because
+        the turn took too long, or received by another replica) — the core then sends the text as a message. Never
+        raises for a platform error."""
+        ...

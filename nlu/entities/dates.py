@@ -94,6 +94,8 @@ def _classify(groups: dict[str, Any], start: int, end: int, grammar: DateGrammar
         return Atom("offset", start, end, offset=days)
     if groups["dur_n"]:
         return Atom("duration", start, end, offset=int(groups["dur_n"]))
+    if groups["after_next_week"]:
+        return Atom("week", start, end, offset=2)
     if groups["next_week"]:
         return Atom("week", start, end, offset=1)
     if groups["this_week"]:
@@ -199,10 +201,8 @@ def weekday_date(
     if past:
         return today - timedelta(days=(today.weekday() - weekday) % 7 or 7)
     monday = today - timedelta(days=today.weekday())
-    if week_shift == -1:
-        return monday - timedelta(days=7 - weekday)
-    if week_shift == 1:
-        return monday + timedelta(days=7 + weekday)
+    if week_shift is not None and week_shift != 0:  # -1 last week, 1 next week, 2 the week after next
+        return monday + timedelta(days=7 * week_shift + weekday)
     if week_shift == 0:
         this_week = monday + timedelta(days=weekday)
         return this_week if this_week >= today else this_week + timedelta(days=7)
@@ -264,6 +264,10 @@ def _try_range(first: Atom, second: Atom, folded: str, grammar: DateGrammar, tod
         consecutive_only = grammar.between.search(folded, 0, first.start) is None
     if not joined:
         return None
+    if first.kind == "day" and second.kind == "day":
+        return _day_range(first, second, gap, today)
+    if first.kind == second.kind == "weekday" and first.week_shift is None and not first.past:
+        first = replace(first, week_shift=second.week_shift)  # "Wednesday to Friday next week": both next week
     if first.kind == "day" and second.kind == "date" and second.month is not None:
         first = _inherit_month(first, second)
     elif first.kind == "date" and second.kind == "day" and first.month is not None:
@@ -290,6 +294,70 @@ def _try_range(first: Atom, second: Atom, folded: str, grammar: DateGrammar, tod
     return start, end
 
 
+def _day_range(first: Atom, second: Atom, gap: str, today: date) -> tuple[date, date] | None:
+    """"the 14th to the 18th", "с 14 по 18", "14 dan 18 gacha": the next such days, the end in the start's month
+    (or the next month when it is smaller: "28 to 3"). A bare "14-18" needs "the"/"-го" marks to be dates."""
+    if gap.strip() in ("", "-") and not (first.explicit or second.explicit):
+        return None
+    if first.day is None or second.day is None or first.day == second.day:
+        return None
+    start = upcoming_day_of_month(first.day, today)
+    if start is None:
+        return None
+    year, month = (start.year, start.month) if second.day > first.day else _next_month(start.year, start.month)
+    end = _safe_date(year, month, second.day)
+    return (start, end) if end is not None else None
+
+
+def _next_month(year: int, month: int) -> tuple[int, int]:
+    return (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+def _with_named_months(atoms: list[Atom], folded: str) -> list[Atom]:
+    """Two bare days beside a month word take its month: "14-dən 18-dək dekabr", "dekabrin 14-dən 18-dək"."""
+    result: list[Atom | None] = list(atoms)
+    for index, atom in enumerate(atoms):
+        if atom.kind != "month" or atom.month is None:
+            continue
+        for first_index, near_index in ((index - 2, index - 1), (index + 1, index + 2)):
+            if first_index < 0 or near_index >= len(atoms) or result[first_index] is None:
+                continue
+            days = (atoms[first_index], atoms[min(first_index, near_index) + 1])
+            if days[0].kind != "day" or days[1].kind != "day":
+                continue
+            near = atoms[index - 1] if near_index < index else atoms[index + 1]
+            gap = folded[near.end : atom.start] if near_index < index else folded[atom.end : near.start]
+            if gap.strip(" ,") or days[0].day is None or days[1].day is None:
+                continue
+            result[first_index] = replace(_inherit_month(days[0], atom), explicit=True)
+            result[first_index + 1] = replace(_inherit_month(days[1], atom), explicit=True)
+            result[index] = None
+            break
+    return [atom for atom in result if atom is not None]
+
+
+def _weeks_to_weekdays(atoms: list[Atom], folded: str) -> list[Atom]:
+    """"next week Monday to Wednesday": the week names the week of the weekdays after it, and is not a range."""
+    result: list[Atom] = []
+    shift: int | None = None
+    previous_end = -1
+    for atom in atoms:
+        if atom.kind == "week" and atom.offset != 0:
+            shift, previous_end = atom.offset, atom.end
+            result.append(atom)
+            continue
+        if shift is not None and atom.kind == "weekday" and atom.week_shift is None and not atom.past:
+            if re.fullmatch(r"[\s,:]*(?:\w{1,4}\s+)?", folded[previous_end : atom.start]):
+                if result and result[-1].kind == "week":
+                    result.pop()
+                result.append(replace(atom, week_shift=shift))
+                previous_end = atom.end
+                continue
+        shift = None
+        result.append(atom)
+    return result
+
+
 def _duration_range(duration: Atom, anchor: Atom, folded: str, today: date) -> tuple[date, date] | None:
     left, right = (duration, anchor) if duration.start < anchor.start else (anchor, duration)
     gap = folded[left.end : right.start]
@@ -302,6 +370,7 @@ def _duration_range(duration: Atom, anchor: Atom, folded: str, today: date) -> t
 
 
 def resolve(atoms: list[Atom], folded: str, grammar: DateGrammar, today: date) -> list[DateMatch]:
+    atoms = _weeks_to_weekdays(_with_named_months(atoms, folded), folded)
     matches: list[DateMatch] = []
     used: set[int] = set()
     for index, atom in enumerate(atoms):

@@ -74,6 +74,7 @@ class EntityExtractor:
         decisions = [(p.start, p.end) for p in phrases if p.entity == "decision"]
         statuses = [(p.start, p.end) for p in phrases if p.entity == "ticket_status"]
         ids = find_ids(folded.folded, language, decisions, statuses, taken)
+        phrases = _drop_weak_decisions(phrases, ids, folded.folded)
         taken += [(n.start, n.end) for n in ids]
         items = [(p.start, p.end) for p in phrases if p.entity == "item"]
         quantities = find_quantities(folded.folded, language, items, taken)
@@ -192,6 +193,23 @@ def _prefer_specific_leave(phrases: list[PhraseMatch]) -> list[PhraseMatch]:
     if len(leave_values) < 2 or "annual" not in leave_values:
         return phrases
     return [p for p in phrases if not (p.entity == "leave_type" and p.value == "annual")]
+
+
+# Everyday words that are a decision only beside a request id ("no to 66", "ok 42"): "shows no signal" is not a
+# rejection, "bác" is also an uncle, "qəbul" a reception.
+WEAK_DECISIONS = frozenset(
+    fold(word)
+    for word in (
+        "no", "ok", "okay", "yes", "allow", "confirm", "οκ", "όχι", "ναι", "bác", "đồng ý", "cho qua", "olmaz",
+        "qəbul", "qebul", "qaytar", "rad", "принять", "принимаю", "отказ", "ma'qul", "maqul", "ma‘qul", "imzala",
+    )
+)  # fmt: skip
+
+
+def _drop_weak_decisions(phrases: list[PhraseMatch], ids: Sequence[Any], folded: str) -> list[PhraseMatch]:
+    if any(number.entity == "request_id" for number in ids):
+        return phrases
+    return [p for p in phrases if not (p.entity == "decision" and folded[p.start : p.end] in WEAK_DECISIONS)]
 
 
 _JOINER = re.compile(r"[\s,]*")

@@ -94,6 +94,7 @@ def date_grammar(language: str) -> DateGrammar:
             + year.format("dm_y")
         ),
         rf"(?P<md_m>{month})\.?\s+(?:the\s+)?(?P<md_d>\d{{1,2}}){ordinal}(?![\d:]|[./]\d)" + year.format("md_y"),
+        named("after_next_week", words.week_after_next),
         rf"(?:{alternation(words.offsets_before)})\s+(?:(?P<ob_n>\d{{1,3}})\s+)?(?P<ob_u>{units})",
         rf"(?P<oa_n>\d{{1,3}})\s*-?\s*(?P<oa_u>{units})\w*\s+(?:{alternation(words.offsets_after)})",
         rf"(?:(?:{alternation(words.duration_before)})\s+)?(?P<dur_n>\d{{1,3}})\s*-?\s*(?P<dur_u>{days_units})",
@@ -119,7 +120,7 @@ def date_grammar(language: str) -> DateGrammar:
     atoms = re.compile(
         WORD_START + "(?:" + "|".join(f"(?:{branch})" for branch in branches) + ")" + suffix + WORD_END
     )
-    cue_words = [words.next_week, words.this_week, words.last_week, words.last_month, words.this_month, words.month_numeric]
+    cue_words = [words.week_after_next, words.next_week, words.this_week, words.last_week, words.last_month, words.this_month, words.month_numeric]
     cue_words += list(words.months) + list(words.weekdays) + list(words.relative_days.values())
     cue = re.compile(r"\d|" + WORD_START + alternation("|".join(w for w in cue_words if w)))
     return DateGrammar(

@@ -1,44 +1,14 @@
-"""Accent- and case-folded views of a message that keep a map back to the original offsets."""
+"""Accent- and case-folded views of a message that keep a map back to the original offsets (the folding itself is
+`nlu.normalize.fold`, shared with the classifier and the actions' keyword tables)."""
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 
-APOSTROPHES = "'ʻʼ’‘`´ʹ′"
-DASHES = "-‐‑‒–—―−"
+from nlu.normalize import APOSTROPHES, DASHES, fold, fold_char
 
-# Letters that do not decompose under NFD but still need a plain form for matching.
-_SPECIAL_FOLDS = {
-    "ı": "i",
-    "ə": "e",
-    "đ": "d",
-    "ς": "σ",
-    "ß": "ss",
-    "ł": "l",
-    "ø": "o",
-}
-_SPECIAL_FOLDS.update({mark: "'" for mark in APOSTROPHES})
-_SPECIAL_FOLDS.update({dash: "-" for dash in DASHES})
-
-
-@lru_cache(maxsize=4096)
-def fold_char(char: str) -> str:
-    """Lower-case `char` and drop its accents (Vietnamese tones, Greek tonos, ё/й breves...)."""
-    special = _SPECIAL_FOLDS.get(char)
-    if special is not None:
-        return special
-    lowered = char.lower()
-    decomposed = unicodedata.normalize("NFD", lowered)
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return _SPECIAL_FOLDS.get(plain, plain)
-
-
-def fold(text: str) -> str:
-    """The folded form of `text`, for building patterns and keys that are compared with `FoldedText`."""
-    return "".join(fold_char(c) for c in text)
+__all__ = ["APOSTROPHES", "DASHES", "FoldedText", "Token", "fold", "fold_char", "tokenize"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ class LanguageWords:
     last_week: str = ""  # on its own, or after a weekday ("Monday last week")
     next_week: str = ""  # on its own, or after a weekday ("Monday next week")
     this_week: str = ""
+    week_after_next: str = ""  # the Monday–Friday two weeks on
     range_to: str = ""  # between the two ends of a range
     between: str = ""  # "between A and B"
     between_and: str = ""  # also joins two consecutive days: "today and tomorrow"
@@ -119,6 +120,7 @@ ENGLISH = LanguageWords(
     last_week=r"last\s+week|(?:the\s+)?previous\s+week|the\s+week\s+before",
     next_week=r"(?:the\s+)?(?:next|following)\s+week",
     this_week=r"this\s+week",
+    week_after_next=r"(?:the\s+)?week\s+after\s+(?:the\s+)?next(?:\s+one)?",
     range_to=r"-|to|till|until|til|through|thru",
     between=r"between",
     between_and=r"and",
@@ -209,6 +211,7 @@ RUSSIAN = LanguageWords(
     last_week=r"(?:на\s+)?(?:прошл|предыдущ)\w*\s+недел\w*",
     next_week=r"(?:на\s+)?следующ\w*\s+недел\w*|(?:на\s+)?след\.?\s+недел\w*",
     this_week=r"(?:на\s+)?эт\w*\s+недел\w*",
+    week_after_next=r"(?:на\s+)?(?:недел[еюя]|неделе)\s+после\s+следующ\w*|(?:на\s+)?послеследующ\w*\s+недел\w*",
     range_to=r"-|по|до|и\s+по",
     between=r"между",
     between_and=r"и",
@@ -283,9 +286,9 @@ UZBEK = LanguageWords(
         r"yakshanba",
     ),
     relative_days={
-        2: r"indinga|indin|ertadan\s+keyin",
-        1: r"erta(?=dan|gacha)|ertaga|ertangi",
-        0: r"bugun",
+        2: r"indinga|indin|ertadan\s+keyin|poslezavtra",
+        1: r"erta(?=dan|gacha)|ertaga|ertangi|zavtra",  # Russian words typed in Latin letters are common
+        0: r"bugun|segodnya|sevodnya",
         -1: r"kecha",
     },
     next_modifier=r"keyingi|kelasi|kelgusi",
@@ -294,6 +297,7 @@ UZBEK = LanguageWords(
     last_week=r"o'?tgan\s+hafta\w*|oldingi\s+hafta\w*",
     next_week=r"(?:keyingi|kelasi|kelgusi)\s+hafta\w*",
     this_week=r"(?:shu|bu)\s+hafta\w*",
+    week_after_next=r"(?:keyingi|kelasi|kelgusi)\s+haftadan\s+keyingi\s+hafta\w*",
     range_to=r"-|gacha|dan",
     between_and=r"va",
     suffix=r"-?[a-z']{1,9}(?:\s+kun(?:i|idan|igacha|lari))?|\s+kun(?:i|idan|igacha)",
@@ -366,8 +370,8 @@ AZERBAIJANI = LanguageWords(
     ),
     relative_days={
         2: r"birisi\s+gün|birisigün|birigün|o\s+biri\s+gün",
-        1: r"sabah",
-        0: r"bu\s+gün|bugün",
+        1: r"sabah|zavtra",  # Russian words typed in Latin letters are common
+        0: r"bu\s+gün|bugün|segodnya|sevodnya",
         -1: r"dünən",
     },
     next_modifier=r"gələn|növbəti|sonrakı",
@@ -376,6 +380,7 @@ AZERBAIJANI = LanguageWords(
     last_week=r"(?:keçən|ötən|əvvəlki)\s+həftə\w*",
     next_week=r"(?:gələn|növbəti|sonrakı)\s+həftə\w*",
     this_week=r"bu\s+həftə\w*",
+    week_after_next=r"(?:gələn|növbəti)\s+həftədən\s+sonrakı\s+həftə\w*",
     range_to=r"-|qədər|dək|kimi|dan|dən",
     between_and=r"və",
     suffix=r"-?[a-z]{1,9}(?:\s+gün\w*)?|\s+gün\w*",
@@ -464,6 +469,7 @@ GREEK = LanguageWords(
         r"(?:την\s+|τη\s+)?(?:επομενη|αλλη|ερχομενη)\s+(?:ε)?βδομαδα|(?:tin\s+)?(?:epomeni|alli)\s+(?:e)?vdomada"
     ),
     this_week=r"(?:αυτη\s+την|αυτη\s+τη|την\s+τρεχουσα)\s+(?:ε)?βδομαδα|afti\s+tin\s+(?:e)?vdomada",
+    week_after_next=r"(?:την\s+|τη\s+)?μεθεπομεν\w*\s+(?:ε)?βδομαδα|(?:tin\s+|ti\s+)?methepomeni\s+(?:e)?vdomada",
     range_to=r"-|(?:εως|ως|μεχρι|eos|ews|mexri|os)(?:\s+(?:και|kai))?(?:\s+(?:τις|την|τη|το|tis|tin))?",
     between=r"μεταξυ",
     between_and=r"και",
@@ -530,6 +536,7 @@ VIETNAMESE = LanguageWords(
     last_week=r"tuần\s+trước|tuần\s+rồi|tuần\s+vừa\s+rồi",
     next_week=r"tuần\s+sau|tuần\s+tới",
     this_week=r"tuần\s+này",
+    week_after_next=r"tuần\s+sau\s+nữa|tuần\s+sau\s+của\s+tuần\s+sau",
     range_to=r"-|(?:đến|tới)(?:\s+hết)?(?:\s+ngày)?",
     between_and=r"và",
     until_before=r"(?:cho\s+)?(?:đến|tới)(?:\s+hết)?(?:\s+ngày)?",

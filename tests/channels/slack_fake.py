@@ -54,6 +54,8 @@ class FakeSlack:
         """(channel, ts) → the message's arguments as posted, updated by chat.update."""
         self.emails: dict[str, str] = {}
         """Slack user id → profile email, for users.info and users.lookupByEmail."""
+        self.user_fields: dict[str, dict[str, Any]] = {}
+        """Slack user id → more fields of its user object (is_bot, deleted, is_restricted, team_id, …)."""
         self.homes: dict[str, dict[str, Any]] = {}
         """Slack user id → the Home tab view last published for them (views.publish)."""
         self.ephemeral: list[dict[str, Any]] = []
@@ -154,14 +156,14 @@ class FakeSlack:
 
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user = str(args["user"])
-        return {"user": {"id": user, "team_id": TEAM_ID, "profile": {"email": self.emails.get(user, "")}}}
+        return {"user": {"id": user, "team_id": TEAM_ID, "profile": {"email": self.emails.get(user, "")}, **self.user_fields.get(user, {})}}
 
     def _users_lookupByEmail(self, args: dict[str, Any]) -> dict[str, Any]:
         wanted = str(args["email"]).lower()
         user = next((user for user, email in self.emails.items() if email.lower() == wanted), None)
         if user is None:
             return {"ok": False, "error": "users_not_found"}
-        return {"user": {"id": user, "team_id": TEAM_ID, "profile": {"email": self.emails[user]}}}
+        return {"user": {"id": user, "team_id": TEAM_ID, "profile": {"email": self.emails[user]}, **self.user_fields.get(user, {})}}
 
     def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         self.ephemeral.append(args)

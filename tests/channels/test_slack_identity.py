@@ -16,6 +16,7 @@ from actions.i18n import Translator
 from actions.replies import Reply
 from bot.channels.base import Address
 from bot.channels.slack import SlackChannel
+from storage import people
 from storage.audit import AuditEntry
 from storage.database import Database
 from storage.people import ChatIdentity
@@ -136,6 +137,25 @@ async def test_profile_emails_are_cached_and_bots_or_deactivated_accounts_have_n
     assert len(slack.calls_to("auth.test")) == 1
 
 
+@pytest.mark.parametrize(
+    "fields",
+    [{"is_bot": True}, {"deleted": True}, {"is_restricted": True}, {"is_ultra_restricted": True},
+     {"is_email_confirmed": False}, {"team_id": "TOTHER"}],
+    ids=["bot", "deactivated", "guest", "single-channel guest", "unconfirmed email", "another organisation"],
+)
+async def test_only_full_members_of_the_workspace_are_known_by_their_email(
+    slack: FakeSlack, channel: SlackChannel, fields: dict[str, object]
+) -> None:
+    slack.emails["UX"] = "bob@example.com"
+    slack.user_fields["UX"] = fields
+    assert await channel.email_of("UX") is None
+    assert await channel.user_by_email("bob@example.com") is None
+    slack.user_fields["UX"] = {}
+    assert await channel.user_by_email("carol@example.com") is None  # control: a member, but not this email
+    slack.emails["UY"] = "carol@example.com"
+    assert await channel.email_of("UY") == "carol@example.com"
+
+
 async def test_a_missing_email_scope_is_said_once_in_the_log(slack: FakeSlack, channel: SlackChannel, caplog: pytest.LogCaptureFixture) -> None:
     original = slack._users_info
     slack._users_info = lambda args: {"user": {"id": args["user"], "team_id": TEAM_ID, "profile": {}}}  # type: ignore[method-assign]
@@ -162,3 +182,35 @@ async def test_an_ephemeral_send_goes_to_chat_post_ephemeral_and_has_no_referenc
     reference = await channel.send(Address("slack", "C1", "1.5", only_for="U1"), Reply("only for you"))
     assert reference == "" and slack.posted("C1") == []
     assert slack.ephemeral[0]["user"] == "U1" and slack.ephemeral[0]["thread_ts"] == "1.5"
+
+
+async def test_an_email_whose_employee_is_linked_to_another_slack_account_links_nobody(running: Running) -> None:
+    running.slack.emails[BOB] = "alice@example.com"  # Alice is linked to UALICE already
+    assert (await running.post(dm("EvTwin", "hi", user=BOB, channel=BOB_DM))).status_code == 200
+    await until(lambda: bool(running.slack.posted(BOB_DM)))
+    assert running.texts(BOB_DM) == [EN("core.not_linked")]  # ask for a link code: nothing is moved by email
+    linked = await identities(running)
+    assert BOB not in linked and linked[ALICE].employee_id is not None
+
+
+async def test_a_manager_found_by_email_on_an_account_we_know_as_someone_else_gets_nothing_there(running: Running) -> None:
+    running.slack.emails["UOTTO"] = "maria@example.com"  # the directory says so, but our records say UOTTO is Otto
+    database = Database(running.database_url)
+    try:
+        async with database.transaction() as session:
+            otto = await people.find_by_email(session, "otto@example.com")
+            assert otto is not None
+            await people.link_identity(session, otto, "slack", "UOTTO")
+    finally:
+        await database.dispose()
+    assert (await running.post(dm("EvLeave2", "annual leave from 14 December to 18 December"))).status_code == 200
+    await until(lambda: any(block["type"] == "actions" for args in running.slack.posted(ALICE_DM) for block in args["blocks"]))
+    (channel, ts), question = next(
+        (key, args) for key, args in running.slack.messages.items() if any(b["type"] == "actions" for b in args["blocks"])
+    )
+    yes = next(block for block in question["blocks"] if block["type"] == "actions")["elements"][0]
+    assert (await running.press(block_actions(yes["value"], yes["text"]["text"], message_ts=ts, channel=channel))).status_code == 200
+    await until(lambda: bool(running.slack.calls_to("users.lookupByEmail")))
+    await asyncio.sleep(0.5)
+    assert running.slack.posted("DUOTTO") == [] and running.slack.calls_to("conversations.open") == []
+    assert "UOTTO" in await identities(running) and MARIA not in await identities(running)

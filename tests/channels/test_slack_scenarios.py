@@ -385,7 +385,7 @@ async def test_a_duplicate_button_press_makes_one_record_one_decision_and_one_an
     decided(workspace, ts, request)
 
 
-# --- 5. acknowledged, then the service stopped: answered after the restart ----------------------------------------
+# --- 5. acknowledged, then the service stopped gracefully (SIGKILL: test_slack_crash.py): answered after a restart
 
 
 async def refused(url: str) -> bool:
@@ -399,7 +399,7 @@ async def refused(url: str) -> bool:
     return False
 
 
-async def test_an_event_acknowledged_before_the_service_stopped_is_answered_once_after_the_restart(office: Office) -> None:
+async def test_an_event_acknowledged_before_a_graceful_stop_is_answered_once_after_the_restart(office: Office) -> None:
     """Slack has its 200 for the second event, but the service stops before its inbox worker gets to it (busy with
     the first, whose answer Slack is slow to take); a second service on the same database answers it, once. What a
     worker had claimed when its process died is taken over after the lease (tests/test_inbox.py)."""

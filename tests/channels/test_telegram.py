@@ -215,6 +215,9 @@ async def test_a_stranger_is_told_how_to_link_and_nothing_more(running: Running,
     await deliver(running, message(3001, "покажи мой расчётный лист", language="ru"), mode)
     [told] = await running.answer_to(3001)
     assert told.text == Translator("ru")("core.not_linked")
+    await deliver(running, message(3002, "/start", language="az"), mode)  # the Start button, in an Azerbaijani Telegram
+    [told] = await running.answer_to(3002)
+    assert told.text == Translator("az")("core.not_linked")
 
 
 async def test_a_payslip_asked_in_a_group_goes_privately_and_the_group_sees_no_figures(running: Running, mode: str) -> None:
@@ -474,3 +477,19 @@ async def test_a_refused_token_stops_the_service_naming_the_setting(database_url
         with pytest.raises(ServiceError, match="TELEGRAM_BOT_TOKEN was refused") as raised:
             await asyncio.wait_for(service.run(asyncio.Event()), 30)
     assert "not-the-token" not in str(raised.value)
+
+
+async def test_a_press_the_core_does_not_answer_in_time_is_answered_silently(channel: tuple[TelegramChannel, FakeTelegram]) -> None:
+    telegram_channel, fake = channel
+    presses = telegram_channel.receiver.presses
+    presses.answer_within = 0.05
+    presses.wait_for_core("7", "q7")
+    await until(lambda: "q7" in fake.answered)  # the spinner stops without the core
+    assert await telegram_channel.answer_press("7", "That button is no longer active.") is False  # the core: a message
+    presses.answer_within = 30
+    presses.wait_for_core("8", "q8")
+    assert await telegram_channel.answer_press("8", "x" * 201) is False  # too long for a toast: answered, told as a message
+    presses.wait_for_core("9", "q9")
+    assert await telegram_channel.answer_press("9", "That button is no longer active.") is True
+    assert fake.answered == ["q7", "q8", "q9"] and fake.toasts == {"q9": "That button is no longer active."}
+    assert await telegram_channel.answer_press("9", None) is False and await telegram_channel.answer_press(None, None) is False

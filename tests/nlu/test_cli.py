@@ -139,3 +139,20 @@ def test_parse_with_a_missing_model_says_so_and_trains_nothing(runner: CliRunner
     assert result.output.startswith(f"error: no model file at {missing}")
     assert len(result.output.strip().splitlines()) == 1
     assert not missing.exists()
+
+
+def test_evaluate_scores_a_held_out_set_per_language_variant_and_tag(runner: CliRunner, tmp_path: Path) -> None:
+    heldout = tmp_path / "heldout.yml"
+    heldout.write_text(
+        "language: en\ncases: |\n"
+        "  - leave_request | plain | I need sick leave tomorrow | start_date=2026-11-24\n"
+        "  - stock_query | typo | do we have A4 papr?\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "report"
+    args = ["evaluate", "--data", str(FIXTURES), "--no-cv", "--heldout", str(heldout), "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "| language en | 2 |" in result.output and "| script variant en | 2 |" in result.output
+    assert "| tag typo | 1 |" in result.output and "| **intent, all** | 2 |" in result.output
+    assert (out / "heldout.md").is_file()

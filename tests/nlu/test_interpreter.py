@@ -32,7 +32,8 @@ def own_model() -> Interpreter:
 
 def test_parse_has_rasa_shape_and_is_json_serialisable(tiny: Interpreter) -> None:
     result = tiny.parse("I need sick leave tomorrow", today=TODAY)
-    assert set(result) == {"text", "intent", "entities", "intent_ranking", "language"}
+    assert set(result) == {"text", "intent", "entities", "intent_ranking", "language", "script"}
+    assert result["script"] == "Latn"
     assert result["text"] == "I need sick leave tomorrow"
     assert result["intent"]["name"] == "leave_request"
     assert type(result["intent"]["confidence"]) is float and 0 < result["intent"]["confidence"] <= 1

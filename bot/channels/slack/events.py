@@ -28,14 +28,17 @@ Slack would retry them). Nothing here logs a request body or text.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Callable
 from typing import Any
 
+import aiohttp
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.routing import Route
 
@@ -46,6 +49,9 @@ from bot.inbox import Inbox
 from bot.messages import Incoming
 
 EVENTS_PATH = "/slack/events"
+OPEN_DM_SECONDS = 1.0
+"""How long a slash command waits for its DM to be opened, inside Slack's 3 seconds."""
+MAX_REMEMBERED = 10_000
 InboxSource = Callable[[], Inbox | None]
 """Where to store updates: the service's inbox, None while the assistant is still loading."""
 
@@ -185,16 +191,31 @@ def slack_app(client: AsyncWebClient, signing_secret: str, inbox: InboxSource) -
     direct_messages: dict[str, str] = {}
     """Slack user id → the app's direct message with them (stable; asked once per user and process)."""
 
+    async def direct_message_with(user: str) -> str:
+        """The app's DM with the person, to answer a command in. Asked before the 3-second ack, so briefly: if
+        Slack is slow, the user id itself (Slack posts to a user id in the app's DM all the same, but a form the
+        command starts then goes on in a conversation of its own)."""
+        if user not in direct_messages:
+            try:
+                async with asyncio.timeout(OPEN_DM_SECONDS):
+                    opened = await client.conversations_open(users=user)
+            except (TimeoutError, SlackApiError, aiohttp.ClientError):
+                return user
+            found = str((opened.get("channel") or {}).get("id") or "")
+            if not found:
+                return user
+            if len(direct_messages) >= MAX_REMEMBERED:
+                direct_messages.pop(next(iter(direct_messages)))
+            direct_messages[user] = found
+        return direct_messages[user]
+
     @app.command(re.compile(r"^/"))
     async def on_command(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
         user = str(body.get("user_id") or "")
         if not user or not body.get("trigger_id"):
             await ack()
             return
-        if user not in direct_messages:
-            opened = await client.conversations_open(users=user)
-            direct_messages[user] = str((opened.get("channel") or {}).get("id") or "")
-        dm = direct_messages[user]
+        dm = await direct_message_with(user)
         await store(slash_command(body, dm), f"command:{body['trigger_id']}")
         if body.get("channel_id") == dm or not context.bot_user_id:
             await ack()

@@ -139,6 +139,7 @@ class SlackChannel:
         self._emails = ExpiringCache()
         self._users = ExpiringCache()
         self._workspace: str | None = None
+        """None until auth.test said (and again if it said nothing)."""
         self._warned_no_email_scope = False
 
     async def send(self, address: Address, reply: Reply) -> str:
@@ -180,11 +181,24 @@ class SlackChannel:
         await self._call("views_publish", user_id=user_id, view={"type": "home", "blocks": render_home(reply)})
 
     async def workspace(self) -> str:
-        """The id of the workspace the bot token belongs to (asked once)."""
-        if self._workspace is None:
+        """The id of the workspace the bot token belongs to (asked once it is known). Empty when Slack didn't say,
+        which the core treats as "nobody is from here" (it fails closed)."""
+        if not self._workspace:
             response = await self._call("auth_test")
-            self._workspace = str(response.get("team_id") or "")
-        return self._workspace
+            self._workspace = str(response.get("team_id") or "") or None
+        return self._workspace or ""
+
+    async def _member(self, user: object) -> bool:
+        """A full member of our workspace: not a bot, deactivated, guest or another organisation's account, and
+        (where Slack says) with a confirmed email — only then does their email say who they are."""
+        if not isinstance(user, dict) or not user.get("id"):
+            return False
+        if any(user.get(flag) for flag in ("deleted", "is_bot", "is_restricted", "is_ultra_restricted")):
+            return False
+        if user.get("is_email_confirmed") is False:
+            return False
+        team = user.get("team_id")
+        return not team or team == await self.workspace()
 
     async def email_of(self, user_id: str) -> str | None:
         found, email = self._emails.get(user_id)
@@ -202,8 +216,7 @@ class SlackChannel:
         if isinstance(profile, dict) and "email" not in profile and not self._warned_no_email_scope:
             self._warned_no_email_scope = True
             log.warning("Slack profiles come without email: give the app the users:read.email scope and reinstall it")
-        usable = isinstance(user, dict) and not user.get("deleted") and not user.get("is_bot")
-        email = email.strip() if usable and isinstance(email, str) and "@" in email else None
+        email = email.strip() if await self._member(user) and isinstance(email, str) and "@" in email else None
         self._emails.put(user_id, email)
         return email
 
@@ -218,8 +231,7 @@ class SlackChannel:
             self._users.put(key, None)
             return None
         user = response.get("user")
-        usable = isinstance(user, dict) and user.get("id") and not user.get("deleted") and not user.get("is_bot")
-        user_id = str(user["id"]) if usable and isinstance(user, dict) else None
+        user_id = str(user["id"]) if await self._member(user) and isinstance(user, dict) else None
         self._users.put(key, user_id)
         return user_id
 

@@ -1,8 +1,9 @@
 """Telegram, through python-telegram-bot: `TelegramChannel` sends (bot/channels/telegram/channel.py, rendering in
 render.py) and receives into the inbox — by long polling, or at `POST /telegram/webhook` when TELEGRAM_WEBHOOK_URL
 is set (receiving.py, reading updates in updates.py). Both sides share one Bot API client on `TELEGRAM_API_URL`
-with PTB's rate limiter (client.py). Accounts are linked with `/start CODE` or `/link CODE`, which the core
-handles; Telegram tells us no one's email."""
+with PTB's rate limiter (client.py); button presses are answered after the core's turn, a stale one with a toast
+(presses.py). Accounts are linked with `/start CODE` or `/link CODE`, and the menu's commands mean what they say,
+both handled by the core (bot/linking.py, bot/commands.py); Telegram tells us no one's email."""
 
 from __future__ import annotations
 

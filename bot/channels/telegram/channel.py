@@ -6,8 +6,10 @@ editMessageText — without a keyboard unless the new reply has buttons, so no l
 and `private_address` is the person's private chat, whose id in Telegram is their user id (if they never started
 the bot, the send is refused with Forbidden, which the core handles as a chat it can't reach). A note the core
 meant for one person in a group (`Address.only_for`) can't be hidden from the others in Telegram: it gets a button
-that opens the person's private chat with the bot (`https://t.me/<bot>`, where a newcomer finds the Start button). Failures reach the
-core as typed delivery errors (client.delivery_error); an edit to what the message already shows is a success.
+that opens the person's private chat with the bot (`https://t.me/<bot>`, where a newcomer finds the Start button).
+`answer_press` answers a button press after the core's turn, with its toast for a stale button (presses.py).
+Failures reach the core as typed delivery errors (client.delivery_error); an edit to what the message already shows
+is a success.
 
 The channel also runs its inbound side for the service (`poll`, the service's PollingChannel): long polling, or
 registering the webhook that `route` serves (bot/channels/telegram/receiving.py).
@@ -81,7 +83,13 @@ class TelegramChannel:
         """A note in a group for one person (the core's "answered privately" or "open a chat with me first";
         Telegram can't show it to them alone): with a button opening their private chat with the bot — for someone
         who never started it, the chat opens on its Start button. Labelled with the bot's @username, in any
-        language."""
+        language.
+
+        The plain deep link, on purpose: `https://t.me/<bot>?start=CODE` with a fresh link code would link an
+        unlinked person in one tap, but a link code is a credential (whoever sends it first becomes that employee
+        here), and everyone in the group can press this button. So no code ever goes into a group: an unlinked
+        person who opens the chat and presses Start is told how to link (`/start CODE` with a code from HR or
+        from the assistant in Slack, which is shown only in a private chat)."""
         username = (await self._call(self.identity.me())).username
         link = InlineKeyboardButton(f"@{username}", url=f"https://t.me/{username}")
         rows = [*message.keyboard.inline_keyboard] if message.keyboard is not None else []
@@ -111,6 +119,11 @@ class TelegramChannel:
 
     async def private_address(self, user_id: str) -> Address | None:
         return Address(PLATFORM, user_id) if user_id.isdigit() else None
+
+    async def answer_press(self, event_id: str | None, text: str | None) -> bool:
+        """The core's answer to a button press (`bot.channels.base.PressAnswers`): its callback query answered, with
+        `text` as a toast; False if it was answered already (by the timer) or arrived in another process."""
+        return await self.receiver.presses.answer(event_id, text)
 
     @staticmethod
     async def _call(call: Any) -> Any:

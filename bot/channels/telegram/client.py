@@ -53,7 +53,11 @@ class Client:
     """The Bot API client: an `ExtBot` with our URLs, PTB's rate limiter and time-outs that suit a service (a long
     poll gets its own on top), over two connection pools — one for getUpdates, one for everything else."""
 
-    def __init__(self, token: str, *, api_url: str = DEFAULT_API_URL, file_url: str = DEFAULT_FILE_URL) -> None:
+    def __init__(
+        self, token: str, *, api_url: str = DEFAULT_API_URL, file_url: str = DEFAULT_FILE_URL, rate_limited: bool = True
+    ) -> None:
+        """`rate_limited=False` leaves PTB's rate limiter out: only to measure our own cost against a local server
+        (tests/benchmarks/telegram_benchmark.py); Telegram itself would answer 429 soon."""
         ptb_log.setLevel(logging.INFO)
         self._requests = (
             HTTPXRequest(connection_pool_size=64, read_timeout=TIMEOUT_SECONDS, write_timeout=TIMEOUT_SECONDS,
@@ -62,7 +66,7 @@ class Client:
         )
         bot: ExtBot[int] = ExtBot(
             token, base_url=api_url, base_file_url=file_url, request=self._requests[0], get_updates_request=self._requests[1],
-            rate_limiter=AIORateLimiter(max_retries=RATE_LIMIT_RETRIES),
+            rate_limiter=AIORateLimiter(max_retries=RATE_LIMIT_RETRIES) if rate_limited else None,
         )
         self.bot: ExtBot[Any] = bot
 

@@ -17,7 +17,8 @@ turned into an `Incoming` (bot/channels/telegram/updates.py) and stored with `aw
   Telegram delivers it again.
 
 An update that can't be read (a bug, a shape we don't know) is logged by its id and skipped: one bad update never
-stops the others. A callback query is answered (ending the client's spinner) once stored, also when it repeats.
+stops the others. A callback query the core will see is answered after its turn, by the core (with a toast for a
+stale button), or by a timer if that takes too long; one the core won't see is answered at once (presses.py).
 Nothing here logs a message's text.
 """
 
@@ -39,6 +40,7 @@ from telegram.ext import ExtBot
 
 from bot.channels.base import ChannelStartError
 from bot.channels.telegram.client import Identity, description
+from bot.channels.telegram.presses import Presses
 from bot.channels.telegram.updates import ALLOWED_UPDATES, Inbound, read
 from bot.inbox import Inbox
 
@@ -93,7 +95,7 @@ class Receiver:
         self.webhook_secret = webhook_secret or ""
         self.commands = commands or {}
         self.poll_seconds = poll_seconds
-        self._answering: set[asyncio.Task[None]] = set()
+        self.presses = Presses(bot)
 
     # --- one update ----------------------------------------------------------------------------------------------
 
@@ -114,19 +116,11 @@ class Receiver:
             target = self.inbox()
             if target is None:
                 raise NotReady("the assistant is not ready yet")
+            if inbound.callback_query_id is not None:  # before the inbox worker can take it: the core answers it
+                self.presses.wait_for_core(inbound.key, inbound.callback_query_id)
             await target.accept(inbound.incoming, inbound.key)
-        if inbound.callback_query_id is not None:
-            task = asyncio.create_task(self._answer(inbound.callback_query_id), name="telegram answer")
-            self._answering.add(task)
-            task.add_done_callback(self._answering.discard)
-
-    async def _answer(self, query_id: str) -> None:
-        try:
-            await self.bot.answer_callback_query(query_id)
-        except BadRequest as error:  # too old, or answered already (a repeated delivery): nothing left to stop
-            log.info("a callback query could not be answered: %s", description(error))
-        except TelegramError as error:
-            log.warning("a callback query could not be answered (%s)", type(error).__name__)
+        elif inbound.callback_query_id is not None:
+            self.presses.answer_now(inbound.callback_query_id)
 
     # --- start-up ------------------------------------------------------------------------------------------------
 
@@ -139,9 +133,7 @@ class Receiver:
             await self._poll(stop)
         else:
             await stop.wait()
-        for task in list(self._answering):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self.presses.close()
 
     async def _start(self) -> None:
         await self.identity.me()

@@ -17,6 +17,7 @@ it is (at most 64 bytes, `actions.replies.Button` checks that), its label the te
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import zip_longest
@@ -35,6 +36,7 @@ EMPTY = "—"
 """Shown for a reply with buttons but no text: Telegram refuses an empty message."""
 ROW_SEPARATOR = " · "
 BOLD, PRE = "bold", "pre"
+_SPACES = re.compile(r"[ \t\n\r\f\v\u2028\u2029]+")
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup:
     each, so no label is cut on a phone."""
     longest = max(len(button.label) for button in buttons)
     per_row = 3 if longest <= 10 else 2 if longest <= 18 else 1
-    keys = [InlineKeyboardButton(" ".join(button.label.split()) or EMPTY, callback_data=button.payload) for button in buttons]
+    keys = [InlineKeyboardButton(_cell(button.label) or EMPTY, callback_data=button.payload) for button in buttons]
     return InlineKeyboardMarkup([keys[start : start + per_row] for start in range(0, len(keys), per_row)])
 
 
@@ -84,7 +86,9 @@ def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup:
 
 
 def _cell(text: str) -> str:
-    return " ".join(text.split())
+    """A cell on one line: runs of ordinary white space (line breaks, tabs) become one space; the no-break spaces
+    inside an amount ("10 560 000,00 UZS") stay, so it never wraps in the middle."""
+    return _SPACES.sub(" ", text).strip(" ")
 
 
 def _title(title: str) -> list[_Line]:
