@@ -1,4 +1,5 @@
-"""What the assistant does: one module per capability, each declaring its `routes`."""
+"""What the assistant does: one module per capability, each declaring its `routes` (answers in chat) and/or its
+`jobs` (what it says by itself, on a schedule)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import importlib
 import pkgutil
 
 from actions.registry import Routes
+from actions.scheduled import Jobs
 
-__all__ = ["Routes", "default_routes"]
+__all__ = ["Jobs", "Routes", "default_jobs", "default_routes"]
 
 
 def default_routes() -> Routes:
@@ -18,4 +20,15 @@ def default_routes() -> Routes:
         routes = getattr(module, "routes", None)
         if isinstance(routes, Routes):
             merged.include(routes)
+    return merged
+
+
+def default_jobs() -> Jobs:
+    """Every capability module's scheduled kinds (any module in this package with a module-level `jobs: Jobs`)."""
+    merged = Jobs()
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda module: module.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        jobs = getattr(module, "jobs", None)
+        if isinstance(jobs, Jobs):
+            merged.include(jobs)
     return merged

@@ -192,6 +192,20 @@ class StockItemChoice:
 
 
 @dataclass(frozen=True)
+class ReminderCancel:
+    """`reminder:cancel:12` — cancel one of the person's own reminders (checked to be theirs on use)."""
+
+    prefix: ClassVar[str] = "reminder"
+    schedule_id: int
+
+    def __post_init__(self) -> None:
+        _check_id(self.schedule_id)
+
+    def fields(self) -> tuple[str, ...]:
+        return ("cancel", str(self.schedule_id))
+
+
+@dataclass(frozen=True)
 class FormAnswer:
     """`form:yes:<instance>` / `form:no:<instance>` — the answer to one form instance's confirmation."""
 
@@ -285,6 +299,7 @@ Payload = (
     | CaseAction
     | TicketAction
     | StockItemChoice
+    | ReminderCancel
     | FormAnswer
     | SlotChoice
     | IntentShortcut
@@ -300,6 +315,7 @@ FAMILIES: tuple[type[Payload], ...] = (
     CaseAction,
     TicketAction,
     StockItemChoice,
+    ReminderCancel,
     FormAnswer,
     SlotChoice,
     IntentShortcut,
@@ -361,6 +377,13 @@ def _stock(parts: list[str]) -> StockItemChoice:
     return StockItemChoice(_id(number))
 
 
+def _reminder(parts: list[str]) -> ReminderCancel:
+    action, number = _arity(parts, 2)
+    if action != "cancel":
+        raise ValueError(f"not a reminder action: {action!r}")
+    return ReminderCancel(_id(number))
+
+
 def _form(parts: list[str]) -> FormAnswer:
     answer, instance = _arity(parts, 2)
     if answer not in ("yes", "no"):
@@ -398,6 +421,7 @@ _PARSERS = {
     "hr": _case,
     "ticket": _ticket,
     "stock": _stock,
+    "reminder": _reminder,
     "form": _form,
     "slot": _slot,
     "intent": _intent,

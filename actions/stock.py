@@ -11,12 +11,13 @@ from typing import Any
 
 from sqlalchemy import select
 
+from actions import stock_alerts
 from actions.context import ActionContext
 from actions.forms import Form, SlotError, choice_button
-from actions.i18n import Keywords, Translator, keyword_table, words_of
+from actions.i18n import Keywords, keyword_table, words_of
 from actions.payloads import StockItemChoice, encode
 from actions.registry import Routes
-from actions.replies import Button, Reply, Table
+from actions.replies import Button, Table
 from storage import people, stock
 from storage.errors import DomainError, InvalidRequest, NotFound
 from storage.people import Role
@@ -263,19 +264,14 @@ async def _move(
 
 
 async def _alert_keepers(ctx: ActionContext, level: StockLevel) -> None:
-    item, location = level.item, level.location
-    available, reorder = level.available, level.reorder_level
-
-    def build(t: Translator) -> Reply:
-        return Reply(
-            t("stock.low_alert", item=item.name, location=location.name, count=t.number(available), reorder=t.number(reorder)),
-            buttons=(Button(t("stock.button_show"), encode(StockItemChoice(item.id))),),
-        )
-
-    keepers = {keeper.id: keeper for role in (Role.STOCK_KEEPER, Role.ADMIN) for keeper in await people.with_role(ctx.session, role)}
-    for keeper in keepers.values():
-        key = f"stock-low:{item.id}:{location.id}:{ctx.today.isoformat()}:{keeper.id}"
-        await ctx.notify(keeper, build, idempotency_key=key, due_at=ctx.now)
+    """The shelf just reached its reorder level: the keepers are told now, once per crossing (the scheduled check in
+    actions/stock_alerts.py tells them of crossings no chat turn saw, under the same key)."""
+    since = await stock.mark_low(ctx.session, level, now=ctx.now)
+    if since is None:  # low already, and told then
+        return
+    build = stock_alerts.alert(level)
+    for keeper in await stock_alerts.keepers(ctx.session):
+        await ctx.notify(keeper, build, idempotency_key=stock_alerts.alert_key(keeper, level, since), due_at=ctx.now)
 
 
 class StockMovementForm(Form):

@@ -261,12 +261,15 @@ def parse_moment(value: str | None, settings: Settings) -> datetime | None:
 
 
 def run_chat(settings: Settings, email: str, script: Path | None, now: datetime | None) -> None:
+    from actions import default_jobs
     from bot.assistant import open_assistant
     from bot.channels.console import HELP, PLATFORM, ConsoleChat
     from bot.delivery import DeliveryWorker
     from bot.directory import Directory
     from bot.router import Router
+    from bot.scheduler import Scheduler
     from storage.base import utcnow
+    from storage.schedules import PERSONAL
 
     clock = (lambda: now) if now is not None else utcnow
     interactive = script is None and sys.stdin.isatty()
@@ -276,7 +279,15 @@ def run_chat(settings: Settings, email: str, script: Path | None, now: datetime 
         try:
             router = Router(assistant.database, assistant.dialogue, clock=clock)
             console = ConsoleChat(router, Directory(assistant.database), clock=clock)
-            console.deliver_outbox = DeliveryWorker(assistant.database, {PLATFORM: console}, clock=clock).run_once
+            delivery = DeliveryWorker(assistant.database, {PLATFORM: console}, clock=clock)
+            # The person's own reminders fire here too (after each line); digests and alerts are `backoffice run`'s.
+            reminders = Scheduler(assistant.database, default_jobs().only(PERSONAL), clock=clock, lease_name="console")
+
+            async def deliver() -> object:
+                await reminders.run_once()
+                return await delivery.run_once()
+
+            console.deliver_outbox = deliver
             if interactive:
                 console.write(HELP)
             if not await console.switch(email):
@@ -344,8 +355,8 @@ def demo_login(summary: object) -> str:
 
 @app.command()
 def run(ctx: typer.Context) -> None:
-    """Run the assistant as a service: outbox delivery and the HTTP server (GET /healthz, /readyz, /metrics on
-    HTTP_HOST:HTTP_PORT) until SIGTERM or Ctrl+C, which finish the work in progress and exit 0."""
+    """Run the assistant as a service: outbox delivery, the scheduler and the HTTP server (GET /healthz, /readyz,
+    /metrics on HTTP_HOST:HTTP_PORT) until SIGTERM or Ctrl+C, which finish the work in progress and exit 0."""
     from bot.service import run_service
 
     raise typer.Exit(run_service(settings_from(ctx)))
@@ -412,6 +423,63 @@ def outbox_retry(
 
     run_with_database(settings_from(ctx), work)
     typer.echo(f"outbox message {message_id} is queued again")
+
+
+schedule_app = typer.Typer(help="Scheduled jobs (reminders, digests, alerts) and which replica fires them.")
+app.add_typer(schedule_app, name="schedule")
+
+
+def print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    table = [header, *rows]
+    widths = [max(len(line[column]) for line in table) for column in range(len(header))]
+    for line in table:
+        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
+
+
+@schedule_app.callback(invoke_without_command=True)
+def schedule_list(
+    ctx: typer.Context,
+    all_: Annotated[bool, typer.Option("--all", help="Also the finished and cancelled ones.")] = False,
+) -> None:
+    """Who leads (fires the schedules), then every scheduled job: id, kind, whose, rule, time zone, next run (UTC
+    and the job's local time) and last run. Never a reminder's text."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from storage import schedules
+    from storage.base import utcnow
+
+    async def work(database: Database) -> tuple[schedules.SchedulerLease | None, list[schedules.Listed]]:
+        await upgrade_database(database)
+        async with database.reading() as session:
+            return await schedules.lease_of(session), await schedules.listing(session, include_inactive=all_)
+
+    lease, rows = run_with_database(settings_from(ctx), work)
+    now = utcnow()
+    if lease is None:
+        typer.echo("leader: none yet (no `backoffice run` has led)")
+    elif lease.expires_at > now:
+        typer.echo(f"leader: {lease.holder} (since {lease.acquired_at:%Y-%m-%d %H:%M:%S} UTC, lease until {lease.expires_at:%H:%M:%S} UTC)")
+    else:
+        typer.echo(f"leader: none (the last, {lease.holder}, stopped or lost its lease at {lease.expires_at:%Y-%m-%d %H:%M:%S} UTC)")
+    typer.echo(f"jobs: {len(rows)}")
+    if not rows:
+        return
+
+    def local(moment: datetime | None, zone: str) -> str:
+        return f"{schedules.to_local(moment, schedules.zone_named(zone)):%Y-%m-%d %H:%M}" if moment is not None else "-"
+
+    print_table(
+        ("id", "kind", "for", "rule", "timezone", "next (UTC)", "next (local)", "last (UTC)", "state"),
+        [
+            (
+                str(row.id), row.kind, row.owner or "-", row.rule, row.timezone,
+                f"{row.next_due:%Y-%m-%d %H:%M}" if row.next_due else "-", local(row.next_due, row.timezone),
+                f"{row.last_fired:%Y-%m-%d %H:%M}" if row.last_fired else "-",
+                ("failing: " + row.last_error[:60]) if row.last_error else ("active" if row.active else "done"),
+            )
+            for row in rows
+        ],
+    )
 
 
 def main() -> None:

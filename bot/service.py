@@ -1,7 +1,8 @@
 """`backoffice run`: the long-running assistant — the HTTP server, the outbox delivery and the channels.
 
-Everything runs in one event loop: uvicorn serves the Starlette app (bot/server.py) beside the delivery worker
-and a periodic check of the stock catalogue. The port is opened first, so /healthz answers (and /readyz says
+Everything runs in one event loop: uvicorn serves the Starlette app (bot/server.py) beside the delivery worker,
+the scheduler (bot/scheduler.py: reminders, digests and alerts, fired by one replica at a time) and a periodic check
+of the stock catalogue. The port is opened first, so /healthz answers (and /readyz says
 "not ready") while the language model loads. On SIGTERM or SIGINT the service stops in the order that loses
 nothing: stop accepting and finish the requests (turns) in progress, stop polling channels, let the inbox worker
 finish the updates in hand (what is left stays stored for the next start), let the delivery worker finish its batch,
@@ -23,6 +24,7 @@ import uvicorn
 from sqlalchemy import text
 from starlette.routing import BaseRoute
 
+from actions import default_jobs
 from bot.assistant import Assistant, load_interpreter, open_assistant
 from bot.channels.base import Channel, ChannelStartError
 from bot.delivery import DeliveryWorker
@@ -31,6 +33,7 @@ from bot.logs import configure_logging
 from bot.messages import Turn
 from bot.metrics import Metrics
 from bot.router import Router
+from bot.scheduler import Scheduler, policy_from
 from bot.server import create_app
 from bot.settings import Settings
 from nlu import Interpreter
@@ -125,6 +128,8 @@ class Service:
         key)`), once the assistant is loaded; until then an adapter refuses the delivery (the platform retries)."""
         self.inbox_worker: InboxWorker | None = None
         """Runs the stored updates through the router, beside the delivery worker."""
+        self.scheduler: Scheduler | None = None
+        """Fires the scheduled reminders into the outbox while this replica leads (bot/scheduler.py)."""
         self.url = ""
         """Where the HTTP server listens, e.g. http://127.0.0.1:8080 (set once it does)."""
         self.started = asyncio.Event()
@@ -156,8 +161,12 @@ class Service:
             self.router = Router(self.assistant.database, self.assistant.dialogue, clock=self.clock, on_turn=self._observe_turn)
             self.inbox_worker = InboxWorker(self.assistant.database, self.router, self.channels, clock=self.clock)
             self.inbox = Inbox(self.assistant.database, clock=self.clock, on_accepted=self.inbox_worker.wake)
+            self.scheduler = Scheduler(
+                self.assistant.database, default_jobs(), policy=policy_from(self.settings), clock=self.clock, on_queued=self.worker.wake
+            )
             background = [
                 asyncio.create_task(self.worker.run(delivery_stop), name="delivery"),
+                asyncio.create_task(self.scheduler.run(delivery_stop), name="scheduler"),
                 asyncio.create_task(self._keep_catalogue_fresh(delivery_stop), name="catalogue"),
                 asyncio.create_task(self._forget_old_deliveries(delivery_stop), name="housekeeping"),
             ]

@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    # What the assistant says by itself (bot/scheduler.py), in each recipient's own time zone.
+    reminder_hour: int = Field(default=9, ge=0, le=23, description="Local hour of the managers' digest and of \"your leave starts tomorrow\".")
+    digest_after_hours: float = Field(default=24, gt=0, description="A leave request waiting longer goes into its decider's digest.")
+    hr_follow_up_hours: float = Field(default=24, gt=0, description="An HR case unanswered longer is brought up to HR again.")
+    quiet_hours: str = Field(default="21:00-08:00", description="Local night: what can wait is sent at its end.")
+
     @field_validator("log_format", "log_level", mode="before")
     @classmethod
     def _any_case(cls, value: object, info: ValidationInfo) -> object:
@@ -49,6 +55,15 @@ class Settings(BaseSettings):
             value = value.strip()
             return value.upper() if info.field_name == "log_level" else value.lower()
         return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        match = re.fullmatch(r"\s*([01]?\d|2[0-3])(?::([0-5]\d))?\s*[-–]\s*([01]?\d|2[0-3])(?::([0-5]\d))?\s*", value)
+        if not match:
+            raise ValueError("must be a range of local times like 21:00-08:00")
+        start_hour, start_minute, end_hour, end_minute = match.groups()
+        return f"{int(start_hour):02d}:{start_minute or '00'}-{int(end_hour):02d}:{end_minute or '00'}"
 
     @field_validator("timezone")
     @classmethod

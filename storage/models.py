@@ -12,12 +12,13 @@ from storage.live import LiveMessage
 from storage.outbox import OutboxMessage
 from storage.payroll import Payslip, PayslipLine
 from storage.people import ChatIdentity, Employee, EmployeeRole
+from storage.schedules import Schedule, SchedulerLease
 from storage.stock import StockItem, StockLevel, StockLocation, StockMovement
 from storage.tickets import Ticket, TicketComment, TicketStatusChange
 
 __all__ = [
     "AuditEntry", "Base", "ChatIdentity", "ConversationState", "Employee", "EmployeeRole", "Escalation",
     "EscalationMessage", "InboxUpdate", "LeaveBalance", "LeaveRequest", "LeaveType", "LinkCode", "LiveMessage", "OutboxMessage", "Payslip", "PayslipLine",
-    "PublicHoliday", "SeenEvent", "StockItem", "StockLevel", "StockLocation", "StockMovement", "Ticket",
+    "PublicHoliday", "Schedule", "SchedulerLease", "SeenEvent", "StockItem", "StockLevel", "StockLocation", "StockMovement", "Ticket",
     "TicketComment", "TicketStatusChange",
 ]

@@ -77,6 +77,9 @@ class StockLevel(Timestamped, Base):
     quantity: Mapped[int] = mapped_column(default=0)
     reserved: Mapped[int] = mapped_column(default=0)
     reorder_level: Mapped[int] = mapped_column(default=0)
+    low_since: Mapped[datetime | None] = mapped_column(
+        doc="When it last fell to its reorder level (its keepers were told then); cleared once it is above it again."
+    )
 
     item: Mapped[StockItem] = relationship(lazy="joined")
     location: Mapped[StockLocation] = relationship(lazy="joined")
@@ -112,7 +115,8 @@ class ItemMatch:
 
 @lru_cache(maxsize=8192)
 def normalize(text: str) -> str:
-    """Case-, accent- and plural-insensitive form of an item name or query."""
+    """Case-, accent- and plural-insensitive form of an item name or query. (Not `nlu.normalize`: storage doesn't
+    depend on the NLU; unifying the two means moving the fuzzy search up into actions/, issue 12.)"""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     words = re.findall(r"\w+", plain)
@@ -214,6 +218,43 @@ async def low_stock(session: AsyncSession) -> list[StockLevel]:
     return list(rows)
 
 
+async def mark_low(session: AsyncSession, level: StockLevel, *, now: datetime) -> datetime | None:
+    """Record that the shelf is at or below its reorder level; returns the instant it crossed it if that is news
+    (the keepers are told once per crossing, whoever notices it first: a chat turn or the scheduled check), None if
+    it was low already or another transaction marked it first."""
+    marked = await session.execute(
+        update(StockLevel)
+        .where(StockLevel.id == level.id, StockLevel.low_since.is_(None), StockLevel.quantity - StockLevel.reserved <= StockLevel.reorder_level)
+        .values(low_since=now)
+        .execution_options(synchronize_session=False)
+    )
+    if marked.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    level.low_since = now
+    return now
+
+
+async def unmarked_low(session: AsyncSession) -> list[StockLevel]:
+    """Shelves at or below their reorder level that nobody was told about yet."""
+    rows = await session.scalars(
+        select(StockLevel)
+        .where(StockLevel.quantity - StockLevel.reserved <= StockLevel.reorder_level, StockLevel.low_since.is_(None))
+        .order_by(StockLevel.id)
+    )
+    return list(rows)
+
+
+async def clear_recovered(session: AsyncSession) -> int:
+    """Forget the crossing of shelves above their reorder level again (restocked): the next fall is news again."""
+    result = await session.execute(
+        update(StockLevel)
+        .where(StockLevel.low_since.is_not(None), StockLevel.quantity - StockLevel.reserved > StockLevel.reorder_level)
+        .values(low_since=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def _level(session: AsyncSession, item: StockItem, location: StockLocation) -> StockLevel:
     level = await session.scalar(
         select(StockLevel).where(StockLevel.item_id == item.id, StockLevel.location_id == location.id)
@@ -295,6 +336,9 @@ async def _apply(
     )
     await session.flush()
     await session.refresh(level)
+    if level.low_since is not None and not level.low:  # restocked above its reorder level: the next fall is news
+        level.low_since = None
+        await session.flush()
     return level
 
 

@@ -23,6 +23,7 @@ from actions.payloads import (
     LeaveDecision,
     Payload,
     PayslipChoice,
+    ReminderCancel,
     ShowHome,
     SlotChoice,
     StockItemChoice,
@@ -49,6 +50,7 @@ payloads: st.SearchStrategy[Payload] = st.one_of(
     st.builds(CaseAction, st.sampled_from(CaseVerb), ids),
     st.builds(TicketAction, st.sampled_from(TicketVerb), ids),
     st.builds(StockItemChoice, ids),
+    st.builds(ReminderCancel, ids),
     st.builds(FormAnswer, instances, st.booleans()),
     st.builds(SlotChoice, instances, st.integers(0, MAX_OFFERS - 1)),
     st.builds(IntentShortcut, intents),
@@ -135,7 +137,7 @@ def test_handlers_are_registered_by_payload_family_and_only_those() -> None:
     routes = default_routes()
     assert set(routes.buttons) == {
         LeaveDecision, LeaveCancel, PayslipChoice, CaseAction, TicketAction, StockItemChoice, ShowHome, HomeDecision,
-        LanguageChoice,
+        LanguageChoice, ReminderCancel,
     }
     assert set(routes.buttons) | {FormAnswer, SlotChoice, IntentShortcut} == set(FAMILIES)  # the rest: the dialogue
     with pytest.raises(TypeError):

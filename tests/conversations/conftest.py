@@ -20,17 +20,19 @@ from datetime import datetime
 
 import pytest
 
-from actions import default_routes
+from actions import default_jobs, default_routes
 from actions.replies import Button, Reply
 from bot.assistant import load_catalogue
 from bot.delivery import DeliveryWorker
 from bot.dialogue import Dialogue
 from bot.messages import Incoming
 from bot.router import Router, Sent
+from bot.scheduler import Scheduler
 from nlu import Interpreter
 from storage import people
 from storage.database import Database
 from storage.people import Employee
+from storage.schedules import PERSONAL
 from tests.channels.recording import RecordingChannel
 from tests.factories import Company, make_company
 
@@ -96,7 +98,10 @@ class Chat:
         return await self._send(who, text="", payload=payload, group=False, event_id=event_id)
 
     async def inbox(self, who: Employee) -> list[Reply]:
-        """Deliver what is due from the outbox and return what this person has received so far."""
+        """Fire the personal reminders that are due (as `backoffice run`'s scheduler would; the assistant's own
+        jobs — digests, alerts — are left to tests/test_scheduler.py), deliver what is due from the outbox and return
+        what this person has received so far."""
+        await Scheduler(self.database, default_jobs().only(PERSONAL), clock=lambda: self.now, name="conversation-tests").run_once()
         worker = DeliveryWorker(self.database, {self.channel.platform: self.channel}, clock=lambda: self.now)
         before = len(self.channel.sent)
         for _ in range(20):  # a round takes a batch; what failed is due again only later, so this ends

@@ -37,6 +37,7 @@ from storage.leave import LeaveBalance, LeaveRequest, LeaveStatus, LeaveType
 from storage.outbox import OutboxMessage
 from storage.payroll import LineInput, LineKind
 from storage.people import Employee, Role
+from storage.schedules import Schedule
 from storage.stock import LocationKind, StockItem, StockLevel, StockLocation
 from storage.tickets import Ticket
 from tests.conversations.conftest import NOW
@@ -116,6 +117,7 @@ FAMILIES = (
     "ticket:reopen:{}",
     "ticket:answer:{}",
     "stock:show:{}",
+    "reminder:cancel:{}",
     "slot:0123abcd:{}",
     "form:yes:{}",
     "home:approve:{}",
@@ -165,7 +167,7 @@ async def test_malformed_payloads_are_expired_buttons(talk: Talk, company: Compa
     await talk.say(company.alice, "remind me to call the bank")  # a form is open: forged slots must not fill it
     answers = {payload: text_of(await talk.press(company.alice, payload)) for payload in MALFORMED}
     assert {payload: answer for payload, answer in answers.items() if answer != EXPIRED} == {}
-    assert await rows(database, OutboxMessage) == []
+    assert await rows(database, OutboxMessage) == [] and await rows(database, Schedule) == []
 
 
 async def test_well_formed_ids_of_nothing_are_told_as_not_found(talk: Talk, company: Company) -> None:
@@ -208,10 +210,10 @@ async def test_an_older_confirmation_s_yes_does_not_confirm_the_form_open_now(ta
 
     assert text_of(await talk.press(company.alice, old_yes)) == EXPIRED
     assert await rows(database, LeaveRequest) == []
-    assert await rows(database, OutboxMessage) == []  # and the reminder was not set by it either
+    assert await rows(database, Schedule) == []  # and the reminder was not set by it either
 
     assert text_of(await talk.press(company.alice, buttons(reminder)["Yes"])).startswith("Done")
-    assert len(await rows(database, OutboxMessage)) == 1
+    assert len(await rows(database, Schedule)) == 1
     assert text_of(await talk.press(company.alice, buttons(reminder)["Yes"])) == EXPIRED  # pressed twice: once
 
 
@@ -391,7 +393,7 @@ async def test_a_reminder_with_surrogates_and_nul_is_stored_and_answered(talk: T
     said = await talk.say(company.alice, f"remind me at 5pm to call the bank {DIRTY}")
     said = await talk.press(company.alice, buttons(said)["Yes"])
     assert text_of(said).startswith("Done")
-    [reminder] = await rows(database, OutboxMessage)
+    [reminder] = await rows(database, Schedule)
     assert "a NUL and a bell" in reminder.payload["what"] and "\x00" not in reminder.payload["what"]
 
 
@@ -401,7 +403,7 @@ async def test_absurd_reminder_times_are_answered(talk: Talk, company: Company, 
         await talk.say(company.alice, "cancel")
     said = await talk.say(company.alice, "remind me on 31 December 9999 at 23:59 to call the bank")
     assert EN("error.reminder_too_far") in text_of(said) and "Yes" not in buttons(said)
-    assert await rows(database, OutboxMessage) == []
+    assert await rows(database, Schedule) == []
 
 
 def test_a_duration_past_the_calendar_is_no_time() -> None:

@@ -162,7 +162,7 @@ async def test_issuing_more_than_there_is_changes_nothing(chat: Chat, company: C
     assert await movements(database) == []
 
 
-async def test_a_shelf_reaching_its_reorder_level_alerts_the_keepers_once_a_day(
+async def test_a_shelf_reaching_its_reorder_level_alerts_the_keepers_once_per_crossing(
     chat: Chat, company: Company, database: Database, store: Store
 ) -> None:
     await chat.say(company.keeper, "issued 2 hdmi cables from supply room 2")  # 5 → 3, the reorder level
@@ -172,7 +172,7 @@ async def test_a_shelf_reaching_its_reorder_level_alerts_the_keepers_once_a_day(
 
     await chat.say(company.keeper, "issued 1 hdmi cable from supply room 2")
     assert await quantity_at(database, store, "CBL-HDMI", "SR-2") == 2
-    assert len(await chat.inbox(company.keeper)) == 1  # same shelf, same day: no second alert
+    assert len(await chat.inbox(company.keeper)) == 1  # still below its level: no second alert
     assert await chat.inbox(company.alice) == []
 
 

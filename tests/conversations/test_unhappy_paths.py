@@ -13,8 +13,8 @@ from storage.audit import AuditEntry
 from storage.conversations import ConversationState, SeenEvent
 from storage.database import Database
 from storage.models import Base
-from storage.outbox import OutboxMessage
 from storage.people import Employee
+from storage.schedules import Schedule
 from tests.conversations.conftest import NOW, Chat
 from tests.factories import Company
 
@@ -148,7 +148,7 @@ async def test_a_retried_delivery_gets_the_same_answer_and_is_done_once(chat: Ch
     assert (await chat.press_payload(company.alice, yes, event_id="evt-2")).replies == done.replies
 
     async with database.sessions() as session:
-        reminders = list(await session.scalars(select(OutboxMessage).where(OutboxMessage.recipient_id == company.alice.id)))
+        reminders = list(await session.scalars(select(Schedule).where(Schedule.owner_id == company.alice.id)))
         seen = list(await session.scalars(select(SeenEvent.event_id).order_by(SeenEvent.event_id)))
     assert len(reminders) == 1
     assert seen == ["evt-1", "evt-2"]
