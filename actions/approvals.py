@@ -1,18 +1,23 @@
 """Approvals in chat: a manager (or HR) sees the leave requests waiting for them and approves or rejects them,
-by button (`leave:approve:<id>`, `leave:reject:<id>`) or by text ("approve 42", "reject 42 overlaps the audit").
+by button (`leave:approve:<id>`, `leave:reject:<id>`) or by text ("approve 42", "reject 42 overlaps the audit"), or
+all at once ("approve all pending", "approve all from the sales team"): a confirmation lists them first, then each
+is approved through `decide`, as if one by one. Rejecting in bulk is not offered (a rejection deserves a reason).
 
 The requester's `leave:cancel:<id>` button is answered by `actions.leave`.
 """
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from actions import leave as leave_chat
 from actions.context import ActionContext
-from actions.i18n import Translator
+from actions.forms import Form
+from actions.i18n import Keywords, Translator, keyword_table, words_of
 from actions.payloads import LeaveDecision
 from actions.registry import Routes
 from actions.replies import Reply
-from storage import leave
+from storage import leave, people
 from storage.errors import DomainError
 from storage.leave import LeaveRequest, LeaveStatus
 from storage.people import Employee
@@ -21,6 +26,9 @@ routes = Routes()
 
 COMMENT_TRIM = " \t\n,.;:-–—"
 MAX_LISTED = 10
+MAX_BULK = 20
+"""The most one "approve all" confirms: a longer list is not read before saying yes."""
+BULK_FORM = "approvals_bulk"
 
 
 @routes.intent("approvals_pending")
@@ -29,6 +37,8 @@ async def approvals_pending(ctx: ActionContext) -> None:
     decision = ctx.message.entity("decision")
     if request_id is not None and decision in ("approve", "reject"):
         await decide(ctx, request_id, approve=decision == "approve", comment=_comment(ctx), from_button=False)
+    elif decision == "approve" and keyword_table("approvals.keywords.all").count(words_of(ctx.message.text)):
+        await _offer_bulk(ctx)
     elif request_id is not None:
         await _show_one(ctx, request_id)
     else:
@@ -136,3 +146,64 @@ def _comment(ctx: ActionContext) -> str:
     if not ends:
         return ""
     return ctx.message.text[max(ends):].strip(COMMENT_TRIM)
+
+
+# --- approving several at once ----------------------------------------------------------------------------------
+
+
+async def _named_department(ctx: ActionContext) -> str | None:
+    """The department the message names ("from the sales team"), if it names exactly one."""
+    said = words_of(ctx.message.text)
+    named = [name for name in await people.departments(ctx.session) if words_of(name) and Keywords((tuple(words_of(name)),)).count(said)]
+    return named[0] if len(named) == 1 else None
+
+
+async def _offer_bulk(ctx: ActionContext) -> None:
+    waiting = await leave.pending_for(ctx.session, ctx.employee)
+    team = await _named_department(ctx)
+    if team is not None:
+        in_team = []
+        for request in waiting:
+            requester = await ctx.session.get(Employee, request.employee_id)
+            if requester is not None and requester.department == team:
+                in_team.append(request)
+        waiting = in_team
+    if not waiting:
+        ctx.say("approvals.bulk_none_from" if team is not None else "approvals.none", team=team or "")
+        return
+    ctx.start_form(BULK_FORM, request_ids=[request.id for request in waiting[:MAX_BULK]], team=team or "")
+
+
+class BulkApproveForm(Form):
+    """The confirmation before approving several requests: Yes approves each through `decide`."""
+
+    name: ClassVar[str] = BULK_FORM
+    required: ClassVar[tuple[str, ...]] = ("request_ids",)
+    needs_prefill: ClassVar[bool] = True
+
+    def extract(self, ctx: ActionContext, awaiting: str | None) -> dict[str, Any]:
+        return {}
+
+    def ask(self, ctx: ActionContext, slot: str) -> None:
+        ctx.say("approvals.none")
+
+    async def confirm(self, ctx: ActionContext) -> None:
+        ids = [int(value) for value in ctx.slots["request_ids"]]
+        team = str(ctx.slots.get("team") or "")
+        count = ctx.t.number(len(ids))
+        lines = [ctx.t("approvals.bulk_confirm_team", count=count, team=team) if team else ctx.t("approvals.bulk_confirm", count=count)]
+        for request_id in ids:
+            request = await leave.get_request(ctx.session, request_id)
+            name = await leave_chat.name_of(ctx.session, request.employee_id)
+            lines.append(ctx.t("approvals.item", name=name, **leave_chat.describe(ctx.t, request)))
+        ctx.replies.append(Reply("\n".join(lines), private=True))
+
+    async def submit(self, ctx: ActionContext) -> None:
+        first = len(ctx.replies)
+        for value in ctx.slots["request_ids"]:
+            await decide(ctx, int(value), approve=True, comment="", from_button=False)
+        said = [reply.text for reply in ctx.replies[first:]]
+        ctx.replies[first:] = [Reply("\n".join(said))] if said else []
+
+
+routes.form(BulkApproveForm())

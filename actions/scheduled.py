@@ -110,6 +110,7 @@ class JobContext:
             await outbox.enqueue(
                 self.session, recipient.id, reply.to_dict(), due_at=moment,
                 idempotency_key=key if position == 0 else f"{key}/{position}"[:MAX_KEY], live_key=reply.live_key,
+                looked_up=True,  # the key was free above; a later part's key is the key's own
             )
             self.queued += 1
         return True

@@ -570,3 +570,18 @@ async def pending_for(session: AsyncSession, decider: Employee) -> list[LeaveReq
     else:
         query = query.join(Employee, Employee.id == LeaveRequest.employee_id).where(Employee.manager_id == decider.id)
     return list(await session.scalars(query.order_by(LeaveRequest.created_at, LeaveRequest.id)))
+
+
+async def absences(
+    session: AsyncSession, employee_ids: list[int], start: date, end: date, *, statuses: tuple[LeaveStatus, ...]
+) -> list[LeaveRequest]:
+    """These people's requests in these statuses that overlap start–end (inclusive), earliest first: who is off when."""
+    if not employee_ids:
+        return []
+    query = select(LeaveRequest).where(
+        LeaveRequest.employee_id.in_(employee_ids),
+        LeaveRequest.status.in_(statuses),
+        LeaveRequest.start_date <= end,
+        LeaveRequest.end_date >= start,
+    )
+    return list(await session.scalars(query.order_by(LeaveRequest.start_date, LeaveRequest.id)))

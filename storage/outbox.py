@@ -86,10 +86,13 @@ async def enqueue(
     due_at: datetime | None = None,
     idempotency_key: str | None = None,
     live_key: str | None = None,
+    looked_up: bool = False,
 ) -> OutboxMessage:
     """Queue a notification; with an idempotency key, queuing the same one twice returns the first. A `live_key`
-    marks a message whose buttons act on that record: once sent, it is remembered for editing (storage/live.py)."""
-    if idempotency_key is not None:
+    marks a message whose buttons act on that record: once sent, it is remembered for editing (storage/live.py).
+    `looked_up`: the caller has just found the key free in this transaction (the scheduler's jobs do), so the lookup
+    is skipped — a key taken since still ends at the first row, through the unique constraint below."""
+    if idempotency_key is not None and not looked_up:
         existing = await session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == idempotency_key))
         if existing is not None:
             return existing

@@ -232,6 +232,12 @@ async def direct_reports(session: AsyncSession, manager_id: int) -> list[Employe
     return list(rows)
 
 
+async def departments(session: AsyncSession) -> list[str]:
+    """The departments active people belong to: what "approve all from the sales team" may name."""
+    rows = await session.scalars(select(Employee.department).where(Employee.active, Employee.department != "").distinct())
+    return sorted(rows)
+
+
 def require_role(employee: Employee, *roles: Role, action: str) -> None:
     if not employee.has_role(*roles, Role.ADMIN):
         raise PermissionDenied(

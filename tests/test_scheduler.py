@@ -15,10 +15,11 @@ from sqlalchemy import select, update
 from actions import default_jobs
 from actions.scheduled import JobContext, ReminderPolicy
 from bot.scheduler import LEASE, Firing, Scheduler
-from storage import escalations, schedules, tickets
+from storage import escalations, payroll, schedules, tickets
 from storage.database import Database
 from storage.leave import LeaveRequest, LeaveStatus
 from storage.outbox import OutboxMessage
+from storage.payroll import LineInput, LineKind
 from storage.people import Employee, Role
 from storage.schedules import PERSONAL, Schedule, Timing, WorkingDays
 from storage.stock import LocationKind, StockItem, StockLevel, StockLocation
@@ -294,6 +295,45 @@ async def test_an_unanswered_hr_case_is_brought_up_once_per_message_on_working_d
     assert [message.due_at for message in await messages(database, "hr_follow_up")] == [datetime(2026, 11, 27, 6, 0), datetime(2026, 12, 4, 3, 0)]
 
 
+# --- payslip notices --------------------------------------------------------------------------------------------
+
+
+async def publish(database: Database, person: Employee, period: str, *, at: datetime) -> None:
+    async with database.transaction() as session:
+        employee = await session.get(Employee, person.id)
+        assert employee is not None
+        await payroll.publish_payslip(session, employee, period=period, currency="EUR", published_at=at, lines=[
+            LineInput(LineKind.EARNING, "Base salary", Decimal("2500.00")), LineInput(LineKind.TAX, "Income tax", Decimal("336.00")),
+        ])
+
+
+async def test_a_published_payslip_is_announced_to_its_owner_once_per_period_in_the_morning(
+    database: Database, company: Company, clock: Clock,
+) -> None:
+    await publish(database, company.bob, "2026-09", at=MONDAY - timedelta(days=10))  # long before: not brought up now
+    clock.now = datetime(2026, 11, 23, 18, 0)  # 23:00 in Tashkent: the notice waits for 08:00
+    await publish(database, company.alice, "2026-10", at=clock.now)
+    await publish(database, company.bob, "2026-10", at=clock.now)
+    await run_until(scheduler(database, clock), clock, clock.now + timedelta(minutes=30), timedelta(minutes=5))
+    notices = await messages(database, "payslip_notice")
+    assert [(m.recipient_id, m.idempotency_key, m.due_at) for m in notices] == [
+        (company.alice.id, f"payslip_notice:{company.alice.id}:2026-10", datetime(2026, 11, 24, 3, 0)),
+        (company.bob.id, f"payslip_notice:{company.bob.id}:2026-10", datetime(2026, 11, 24, 3, 0)),
+    ]
+    alice, bob = notices[0].payload, notices[1].payload
+    assert alice["text"] == "💰 Your payslip is available: October 2026." and alice["private"]
+    assert alice["buttons"] == [["Show it", "payslip:show:2026-10"]]
+    assert bob["text"].startswith("💰 Ваш расчётный листок готов: октябрь 2026")  # in Bob's language
+    assert "2,500" not in alice["text"] + bob["text"] and "2500" not in alice["text"] + bob["text"]  # no figures
+
+    # Payroll re-imports October (a correction) and publishes November: only November is new.
+    await publish(database, company.alice, "2026-10", at=clock.now)
+    await publish(database, company.alice, "2026-11", at=clock.now)
+    await run_until(scheduler(database, clock), clock, clock.now + timedelta(minutes=30), timedelta(minutes=5))
+    keys = [m.idempotency_key for m in await messages(database, "payslip_notice")]
+    assert keys == [f"payslip_notice:{company.alice.id}:2026-10", f"payslip_notice:{company.bob.id}:2026-10",
+                    f"payslip_notice:{company.alice.id}:2026-11"]
+
 # --- personal reminders: restarts, replicas, time zones, DST, quiet hours -----------------------------------------
 
 
@@ -396,6 +436,7 @@ async def test_the_assistants_own_jobs_exist_once_with_their_rules(database: Dat
         "approval_digest": "DTSTART:20261123T000000\nRRULE:FREQ=MINUTELY;INTERVAL=15",
         "hr_follow_up": "DTSTART:20261123T000000\nRRULE:FREQ=MINUTELY;INTERVAL=15",
         "leave_starts": "DTSTART:20261123T000000\nRRULE:FREQ=MINUTELY;INTERVAL=15",
+        "payslip_notice": "DTSTART:20261123T000000\nRRULE:FREQ=MINUTELY;INTERVAL=15",
         "stock_low": "DTSTART:20261123T000000\nRRULE:FREQ=MINUTELY;INTERVAL=15",
         "ticket_sla": "DTSTART:20261123T000000\nRRULE:FREQ=MINUTELY;INTERVAL=5",
     }
