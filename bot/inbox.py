@@ -5,16 +5,22 @@ then acknowledges (answers the webhook, moves the polling offset): once acknowle
 and a retried delivery makes no second row. The stored update's event id is that key, so the dialogue's own
 de-duplication applies too (a row run twice gets its recorded replies again and runs nothing twice).
 
-`InboxWorker` claims a small batch (a lease, committed at once; at most one update per chat, the oldest), runs each
-through `router.receive` with no transaction of its own open, different chats side by side, then records the
-result in a short transaction. An exception is retried after a back-off and dead-lettered after the last attempt;
-it never stops the worker. An update for a platform with no channel here waits for a worker that has one.
+`InboxWorker` claims updates (a lease, committed at once; at most one update per chat, the oldest, and none of a
+chat with an update in flight), runs each through `router.receive` with no transaction of its own open, different
+chats side by side, then records the result in a short transaction. While running it keeps up to `max_in_flight`
+updates going and claims more as they finish, so one slow turn or slow platform call holds up only its own chat,
+not a whole batch. The results of turns that finish together are recorded in one transaction. An exception is
+retried after a back-off and dead-lettered after the last attempt; it never stops the worker. An update for a
+platform with no channel here waits for a worker that has one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import math
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -59,7 +65,7 @@ class Inbox:
         now = self.clock()
         # Processed later, it still means what it meant when it came ("tomorrow" said before midnight).
         stored = replace(incoming, event_id=key, at=incoming.at or now)
-        async with self.database.transaction() as session:
+        async with self.database.transaction(urgent=True) as session:  # the platform waits: before queued turns
             new = await inbox.accept(
                 session, platform=incoming.platform, key=key, chat_id=incoming.chat_id, incoming=stored.to_dict(), now=now
             )
@@ -113,8 +119,15 @@ def _reason(error: BaseException) -> str:
 class InboxWorker(PollingWorker):
     """Runs stored updates through the router, with the channels running in this process (platform → channel).
 
-    `run(stop)` works until `stop` is set, then releases its claims; `run_once()` does one round (tests, tools);
-    `wake()` asks for a round now (an update was just accepted) instead of at the next poll.
+    `run(stop)` keeps up to `max_in_flight` updates in flight until `stop` is set, lets them finish, then releases
+    its claims; `run_once()` does one round and waits for it (tests, tools); `wake()` asks it to look for work now
+    (an update was just accepted) instead of at the next poll.
+
+    While running, it claims again as soon as a slot is free rather than waiting for a whole batch, so a slow update
+    (a long turn, a slow platform) holds up its own chat only: up to the free slots (at most `batch_size`) at once,
+    and no sooner than `claim_interval` after the last claim, so a busy inbox is claimed from in chunks rather than
+    once per finished update. A chat with an update in flight has none claimed: its next one is claimable only
+    once that one is recorded (storage/inbox.py), which keeps each chat's updates in order and one at a time.
     """
 
     what = "inbox"
@@ -127,22 +140,89 @@ class InboxWorker(PollingWorker):
         *,
         clock: Callable[[], datetime] = utcnow,
         batch_size: int = 20,
+        max_in_flight: int = 32,
+        claim_interval: float = 0.025,
         lease: timedelta = inbox.LEASE,
         timeout: float = 60.0,
         poll_interval: float = 1.0,
         name: str | None = None,
     ) -> None:
         super().__init__(database, poll_interval=poll_interval, name=name)
+        if batch_size < 1 or max_in_flight < 1:
+            raise ValueError("batch_size and max_in_flight must be at least 1")
         self.router = router
         self.channels = dict(channels)
         self.clock = clock
         self.batch_size = batch_size
+        """At most this many updates per claim."""
+        self.max_in_flight = max_in_flight
+        """At most this many updates processed at once by `run` (different chats, side by side)."""
+        self.claim_interval = claim_interval
+        """Seconds between the starts of two claims while running, at least."""
         self.lease = lease
         self.timeout = min(timeout, lease.total_seconds() / 2)
         """How long one update may take; well inside the lease, so no other worker takes it meanwhile."""
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._last_claim = -math.inf
+        self._found_all = True
+        """The last claim got fewer than it asked for: look (a read, no write lock) before claiming again."""
+        self._to_mark: dict[int, asyncio.Future[bool]] = {}
+        self._marking: asyncio.Task[None] | None = None
+
+    @property
+    def in_flight(self) -> int:
+        """How many claimed updates `run` is processing now."""
+        return len(self._in_flight)
 
     async def _round(self) -> bool:
-        return bool((await self.run_once()).claimed)  # a round takes one update per chat: look again at once
+        """Top up: wait for a free slot and the claim interval, claim what fits and start it without waiting for it.
+        True when the claim got all it asked for (more may be waiting); a finished update wakes the worker too."""
+        while len(self._in_flight) >= self.max_in_flight:
+            if self._stop.is_set():
+                return False
+            await self._pause(self._stop, self.poll_interval)  # a finished update wakes it
+        await self._sleep_until(self._last_claim + self.claim_interval)
+        if self._stop.is_set():
+            return False
+        asked = min(self.batch_size, self.max_in_flight - len(self._in_flight))
+        self._last_claim = time.monotonic()
+        jobs = await self._claim(asked)
+        for job in jobs:
+            task = asyncio.create_task(self._process(job, Round()), name=f"inbox update {job.id}")
+            self._in_flight.add(task)
+            task.add_done_callback(self._finished)
+        return len(jobs) == asked
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            # Recording the result failed (the database unreachable, say): the lease runs out, and the update is
+            # claimed again; the dialogue replays a turn it already recorded.
+            log.error("inbox: recording an update's result failed (%s)", type(error).__name__)
+        self.wake()  # a slot is free, and the chat's next update may be claimable now
+
+    async def _sleep_until(self, moment: float) -> None:
+        """Wait until `moment` (time.monotonic()), or until the worker is told to stop."""
+        delay = moment - time.monotonic()
+        if delay > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), delay)
+
+    async def _settle(self) -> None:
+        """On stop, the updates in flight finish and their results are recorded. If the worker is cancelled, before
+        or meanwhile (stopping took too long), they are cancelled and left to the release (no attempt counted)."""
+        running = set(self._in_flight)
+        current = asyncio.current_task()
+        try:
+            if running and not (current is not None and current.cancelling()):
+                await asyncio.wait(running)
+        finally:
+            for task in running:
+                task.cancel()  # nothing for those that finished
+            if running:
+                await asyncio.wait(running)
+            if self._marking is not None:  # results of turns that did finish: let them land before the release
+                await asyncio.wait([self._marking])
 
     async def _release_claims(self, session: AsyncSession) -> int:
         return await inbox.release(session, self.name)
@@ -150,21 +230,25 @@ class InboxWorker(PollingWorker):
     async def run_once(self) -> Round:
         """One round: claim a batch (one update per chat), process the chats side by side, record each result."""
         done = Round()
-        jobs = await self._claim()
+        self._found_all = True
+        jobs = await self._claim(self.batch_size)
         results = await asyncio.gather(*(self._process(job, done) for job in jobs), return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):
                 raise result
         return done
 
-    async def _claim(self) -> list[_Job]:
+    async def _claim(self, limit: int) -> list[_Job]:
         now = self.clock()
-        async with self.database.reading() as session:  # an idle poll takes no write lock
-            if not await inbox.has_due(session, now=now):
-                return []
+        if self._found_all:  # probably nothing to claim: an idle poll takes no write lock
+            async with self.database.reading() as session:
+                if not await inbox.has_due(session, now=now):
+                    return []
         async with self.database.transaction() as session:
-            claimed = await inbox.claim(session, now=now, limit=self.batch_size, worker=self.name, lease=self.lease)
-            return [_Job.of(row) for row in claimed]
+            claimed = await inbox.claim(session, now=now, limit=limit, worker=self.name, lease=self.lease)
+            jobs = [_Job.of(row) for row in claimed]
+        self._found_all = len(jobs) < limit
+        return jobs
 
     async def _process(self, job: _Job, done: Round) -> None:
         try:
@@ -183,9 +267,30 @@ class InboxWorker(PollingWorker):
             log.warning("inbox update %s on %s failed (%s)", job.id, job.platform, type(error).__name__)
             await self._record_failed(job, _reason(error), done)
             return
-        async with self.database.transaction() as session:
-            recorded = await inbox.mark_done(session, job.id, worker=self.name, now=self.clock())
-        self._count(job, recorded, done.done, done)
+        self._count(job, await self._mark_done(job.id), done.done, done)
+
+    async def _mark_done(self, update_id: int) -> bool:
+        """Record an update as processed, in one transaction with the others finished while the last such write
+        waited for or held the write lock (one statement for many turns); True if it was still this worker's."""
+        recorded = asyncio.get_running_loop().create_future()
+        self._to_mark[update_id] = recorded
+        if self._marking is None or self._marking.done():
+            self._marking = asyncio.create_task(self._mark_done_batches(), name="inbox results")
+        # Shielded: a turn that ran to the end is recorded as done even if its task is cancelled meanwhile.
+        return await asyncio.shield(recorded)
+
+    async def _mark_done_batches(self) -> None:
+        while self._to_mark:
+            batch, self._to_mark = self._to_mark, {}
+            try:
+                async with self.database.transaction() as session:
+                    recorded = await inbox.mark_done_many(session, batch, worker=self.name, now=self.clock())
+            except Exception as error:  # noqa: BLE001 - handed to each update's task, which reports it
+                for future in batch.values():
+                    future.set_exception(error)
+                continue
+            for update_id, future in batch.items():
+                future.set_result(update_id in recorded)
 
     async def _record_failed(self, job: _Job, reason: str, done: Round) -> None:
         async with self.database.transaction() as session:

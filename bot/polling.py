@@ -2,8 +2,10 @@
 
 A worker claims a small batch under its name (a lease), works on it, records the results, and sleeps until the
 next poll or a `wake()` (something was just queued). A failed round (the database unreachable, say) is logged and
-retried after a growing pause; it never ends the loop. On stop, the claims still held are given back so another
-worker can take them at once instead of waiting for the leases to run out.
+retried after a growing pause; it never ends the loop. A round may leave work running in the background (the
+inbox worker keeps updates in flight across rounds): on stop that work finishes first (`_settle`), or is cancelled
+with the worker. Then the claims still held are given back so another worker can take them at once instead of
+waiting for the leases to run out.
 """
 
 from __future__ import annotations
@@ -39,13 +41,17 @@ class PollingWorker(ABC):
         self.poll_interval = poll_interval
         self.name = name or worker_name()
         self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
+        """The `stop` of the running `run`, for a round that waits (for a free slot, say) to give up when it is set."""
 
     def wake(self) -> None:
         """Start a round now rather than at the next poll."""
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Work until `stop` is set (a round in progress finishes first), then release the claims still held."""
+        """Work until `stop` is set (a round in progress and the work it left running finish first), then release
+        the claims still held."""
+        self._stop = stop
         failures = 0
         try:
             while not stop.is_set():
@@ -60,7 +66,10 @@ class PollingWorker(ABC):
                 if not more:
                     await self._pause(stop, self.poll_interval)
         finally:
-            await self.release()
+            try:
+                await self._settle()
+            finally:
+                await self.release()
 
     async def release(self) -> None:
         """Give back every claim this worker still holds, so another worker can take that work at once."""
@@ -80,6 +89,11 @@ class PollingWorker(ABC):
     @abstractmethod
     async def _release_claims(self, session: AsyncSession) -> int:
         """Release this worker's claims; returns how many."""
+
+    async def _settle(self) -> None:
+        """Before the claims are released on stop: let the work the rounds left running finish, or cancel it if
+        this task is cancelled meanwhile. Nothing runs past a round here by default."""
+        return
 
     async def _pause(self, stop: asyncio.Event, seconds: float) -> None:
         """Sleep until the next poll, a wake-up or the stop, whichever comes first."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from contextvars import ContextVar
@@ -58,26 +59,46 @@ class Database:
             sqlite_engine.configure(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._readers = async_sessionmaker(self.engine, expire_on_commit=False, execution_options={sqlite_engine.READ_ONLY: True})
-        self._write_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+        self._write_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _WriteTurns] = weakref.WeakKeyDictionary()
 
     @property
     def is_sqlite(self) -> bool:
         return self.url.get_backend_name() == "sqlite"
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session inside one transaction: committed on success, rolled back on any error."""
-        async with self._write_turn(), self.sessions() as session, session.begin():
+    async def transaction(self, *, urgent: bool = False) -> AsyncIterator[AsyncSession]:
+        """A session inside one transaction: committed on success, rolled back on any error. `urgent`: someone
+        is waiting for it with a deadline (a platform for its acknowledgement): on SQLite it takes the write lock
+        before the transactions queued here that aren't urgent (chat turns), not after them."""
+        async with self._write_turn(urgent), self._session(self.sessions) as session, session.begin():
             yield session
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
         """A session for reads only: on SQLite it neither takes nor waits for the write lock (don't write in it)."""
-        async with self._readers() as session:
+        async with self._session(self._readers) as session:
             yield session
 
-    def _write_turn(self) -> AbstractAsyncContextManager[object]:
-        """On SQLite, one write transaction at a time per process, queued in asyncio.
+    @asynccontextmanager
+    async def _session(self, maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+        """A session closed the moment it is left, on SQLite. `AsyncSession`'s own exit closes it in a task of its
+        own (so a cancellation can't interrupt the close): the connection goes back to the pool, and the write
+        turn to the next writer, only after the event loop has run whatever else was ready — under load, other
+        sessions meanwhile take more connections than the pool keeps (each one a new SQLite connection) and
+        writers wait for unrelated work. SQLite's close never waits (`sqlite_engine`), so nothing can interrupt
+        it there; on PostgreSQL a close is a round trip, left to the protected exit."""
+        if not self.is_sqlite:
+            async with maker() as session:
+                yield session
+            return
+        session = maker()
+        try:
+            yield session
+        finally:
+            await session.close()
+
+    def _write_turn(self, urgent: bool = False) -> AbstractAsyncContextManager[object]:
+        """On SQLite, one write transaction at a time per process, queued in asyncio (urgent ones first).
 
         SQLite has one write lock; queued here, the next writer starts the moment the lock is free instead of
         polling for it (other processes still poll, see `sqlite_engine`). A transaction opened inside another
@@ -86,18 +107,54 @@ class Database:
         """
         if not self.is_sqlite or _write_turn_owner.get() is asyncio.current_task():
             return nullcontext()
-        return self._queued_write_turn()
+        return self._queued_write_turn(urgent)
 
     @asynccontextmanager
-    async def _queued_write_turn(self) -> AsyncIterator[None]:
+    async def _queued_write_turn(self, urgent: bool) -> AsyncIterator[None]:
         loop = asyncio.get_running_loop()
-        lock = self._write_turns.setdefault(loop, asyncio.Lock())
-        async with lock:
+        turns = self._write_turns.setdefault(loop, _WriteTurns())
+        await turns.acquire(urgent)
+        try:
             token = _write_turn_owner.set(asyncio.current_task())
             try:
                 yield
             finally:
                 _write_turn_owner.reset(token)
+        finally:
+            turns.release()
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+class _WriteTurns:
+    """The write lock of one event loop's SQLite transactions: first come, first served, except that urgent
+    waiters (an acknowledgement a platform waits for) go before the others. Released, it is handed straight to
+    the next waiter, so no newcomer takes it in between."""
+
+    def __init__(self) -> None:
+        self._held = False
+        self._urgent: deque[asyncio.Future[None]] = deque()
+        self._others: deque[asyncio.Future[None]] = deque()
+
+    async def acquire(self, urgent: bool) -> None:
+        if not self._held:
+            self._held = True
+            return
+        turn = asyncio.get_running_loop().create_future()
+        (self._urgent if urgent else self._others).append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():  # handed the lock, and cancelled before taking it: pass it on
+                self.release()
+            raise
+
+    def release(self) -> None:
+        for waiting in (self._urgent, self._others):
+            while waiting:
+                turn = waiting.popleft()
+                if not turn.done():  # a cancelled waiter's turn is done already: skipped
+                    turn.set_result(None)
+                    return
+        self._held = False

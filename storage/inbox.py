@@ -16,7 +16,20 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Index, String, Table, Text, UniqueConstraint, delete, exists, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    bindparam,
+    delete,
+    exists,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, aliased, mapped_column
 
@@ -60,6 +73,8 @@ class InboxUpdate(Base):
 
 
 _INBOX = cast(Table, InboxUpdate.__table__)
+_ACCEPTS: dict[str, Any] = {}
+"""The accepting INSERT per dialect, built on first use."""
 
 
 async def accept(session: AsyncSession, *, platform: str, key: str, chat_id: str, incoming: dict[str, Any], now: datetime | None = None) -> bool:
@@ -68,10 +83,23 @@ async def accept(session: AsyncSession, *, platform: str, key: str, chat_id: str
         raise ValueError(f"an inbox key must be 1 to {MAX_KEY} characters")
     at = now or utcnow()
     # One INSERT .. ON CONFLICT DO NOTHING: a retry racing the first delivery can't fail or make a second row.
+    # Built once per dialect with bound values: this runs on every acknowledgement, and building the statement
+    # anew (and its cache key) costs about as much as running it.
+    dialect = session.get_bind().dialect.name
+    statement = _ACCEPTS.get(dialect)
+    if statement is None:
+        statement = _ACCEPTS[dialect] = (
+            dialect_insert(session, _INBOX)  # Core, like conversations.first_sighting: one row, not an ORM bulk insert
+            .values(
+                platform=bindparam("update_platform"), key=bindparam("update_key"), chat_id=bindparam("update_chat"),
+                incoming=bindparam("update_incoming", type_=_INBOX.c.incoming.type), received_at=bindparam("at"),
+                due_at=bindparam("at"), status=InboxStatus.PENDING, attempts=0, last_error="",
+            )
+            .on_conflict_do_nothing(index_elements=[_INBOX.c.platform, _INBOX.c.key])
+        )
     result = await session.execute(
-        dialect_insert(session, _INBOX)
-        .values(platform=platform, key=key, chat_id=chat_id[:100], incoming=incoming, received_at=at, due_at=at, status=InboxStatus.PENDING, attempts=0, last_error="")
-        .on_conflict_do_nothing(index_elements=[_INBOX.c.platform, _INBOX.c.key])
+        statement,
+        {"update_platform": platform, "update_key": key, "update_chat": chat_id[:100], "update_incoming": incoming, "at": at},
     )
     return int(getattr(result, "rowcount", 0) or 0) == 1
 
@@ -135,6 +163,30 @@ async def _set(session: AsyncSession, update_id: int, worker: str | None, **valu
 async def mark_done(session: AsyncSession, update_id: int, *, worker: str | None = None, now: datetime | None = None) -> bool:
     """Record an update as processed; False if it was no longer this worker's to record."""
     return await _set(session, update_id, worker, status=InboxStatus.DONE, processed_at=now or utcnow(), locked_until=None, claimed_by=None)
+
+
+async def mark_done_many(session: AsyncSession, update_ids: Iterable[int], *, worker: str, now: datetime | None = None) -> set[int]:
+    """Record several updates as processed in one statement (the inbox worker's results, gathered while the write
+    lock was busy); returns the ids recorded: those still leased to `worker` and pending."""
+    ids = list(update_ids)
+    if not ids:
+        return set()
+    # The rows still held, locked until the commit, then updated by id (UPDATE .. RETURNING would need SQLite 3.35).
+    held = set(
+        await session.scalars(
+            select(InboxUpdate.id)
+            .where(InboxUpdate.id.in_(ids), InboxUpdate.status == InboxStatus.PENDING, InboxUpdate.claimed_by == worker)
+            .with_for_update()
+        )
+    )
+    if held:
+        await session.execute(
+            update(InboxUpdate)
+            .where(InboxUpdate.id.in_(held))
+            .values(status=InboxStatus.DONE, processed_at=now or utcnow(), locked_until=None, claimed_by=None)
+            .execution_options(synchronize_session=False)
+        )
+    return held
 
 
 def back_off(attempts: int) -> timedelta:

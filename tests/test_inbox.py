@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import defaultdict, deque
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from actions import default_routes
 from actions.replies import Reply
@@ -26,7 +27,7 @@ from storage.database import Database
 from storage.inbox import MAX_ATTEMPTS, InboxStatus, InboxUpdate
 from tests.channels.recording import RecordingChannel
 from tests.factories import Company, make_company
-from tests.running import NOW, Clock
+from tests.running import NOW, Clock, until
 
 
 class Recorder:
@@ -40,12 +41,22 @@ class Recorder:
         self.started = 0
         self.running = 0
         self.most_at_once = 0
+        self.gates: dict[str, asyncio.Event] = {}
+        """Texts whose update waits until its event is set (a turn or a platform that is slow this time)."""
+        self.chats_running: set[str] = set()
+        self.overlapping: list[str] = []
+        """Chats that had two updates running at once (never allowed)."""
 
     async def receive(self, incoming: Incoming, channel: Channel) -> object:
         self.started += 1
         self.running += 1
         self.most_at_once = max(self.most_at_once, self.running)
+        if incoming.chat_id in self.chats_running:
+            self.overlapping.append(incoming.chat_id)
+        self.chats_running.add(incoming.chat_id)
         try:
+            if incoming.text in self.gates:
+                await self.gates[incoming.text].wait()
             if self.delay:
                 await asyncio.sleep(self.delay)
             queued = self.failures.get(incoming.text)
@@ -56,6 +67,10 @@ class Recorder:
             return None
         finally:
             self.running -= 1
+            self.chats_running.discard(incoming.chat_id)
+
+    def texts(self) -> list[str]:
+        return [text for _, text in self.seen]
 
 
 @pytest.fixture
@@ -81,6 +96,19 @@ async def drain(worker: InboxWorker) -> int:
     while (await worker.run_once()).claimed:
         rounds += 1
     return rounds
+
+
+@contextlib.asynccontextmanager
+async def working(work: InboxWorker) -> AsyncIterator[asyncio.Task[None]]:
+    """Run the worker for the block, then stop it (the updates in flight finish first) and wait for it to end."""
+    stop = asyncio.Event()
+    running = asyncio.create_task(work.run(stop))
+    try:
+        yield running
+    finally:
+        stop.set()
+        async with asyncio.timeout(10):
+            await running
 
 
 async def rows(database: Database) -> list[InboxUpdate]:
@@ -297,3 +325,124 @@ async def test_processed_updates_are_forgotten_after_a_while_pending_and_dead_on
     async with database.transaction() as session:
         assert await inbox.forget_done(session, before=NOW - timedelta(days=2)) == 1
     assert [row.key for row in await rows(database)] == ["recent", "dead", "pending"]
+
+
+async def test_a_running_worker_keeps_at_most_its_limit_in_flight_and_claims_more_as_they_finish(
+    database: Database, clock: Clock, channel: RecordingChannel
+) -> None:
+    box = Inbox(database, clock=clock)
+    for n in range(12):
+        await box.accept(message(f"chat-{n}", f"message {n}"), f"u{n}")
+    router = Recorder(delay=0.01)
+    work = worker(database, router, clock, channel, max_in_flight=3, claim_interval=0, poll_interval=3600)
+    async with working(work):
+        await until(lambda: len(router.seen) == 12)
+    assert router.most_at_once == 3  # the limit reached, never passed, and every update of the 12 chats run
+    assert sorted(router.texts()) == sorted(f"message {n}" for n in range(12))
+    assert all(row.status is InboxStatus.DONE for row in await rows(database))
+
+
+async def test_a_slow_update_holds_up_its_own_chat_only(database: Database, clock: Clock, channel: RecordingChannel) -> None:
+    box = Inbox(database, clock=clock)
+    await box.accept(message("chat-slow", "slow"), "s1")
+    await box.accept(message("chat-slow", "after the slow one"), "s2")
+    for n in range(3):
+        await box.accept(message("chat-a", f"a{n}"), f"a{n}")
+        await box.accept(message("chat-b", f"b{n}"), f"b{n}")
+    router = Recorder()
+    router.gates["slow"] = asyncio.Event()
+    work = worker(database, router, clock, channel, claim_interval=0, poll_interval=3600)
+    async with working(work):
+        # The other chats go on, one update after the other, while the slow one is still running ...
+        await until(lambda: len(router.seen) == 6)
+        assert (router.running, router.chats_running) == (1, {"chat-slow"})
+        assert "after the slow one" not in router.texts()  # ... but not its own chat's next update
+        router.gates["slow"].set()
+        await until(lambda: len(router.seen) == 8)
+    for chat, texts in (("chat-slow", ["slow", "after the slow one"]), ("chat-a", ["a0", "a1", "a2"]), ("chat-b", ["b0", "b1", "b2"])):
+        assert [reply.text for reply in channel.to(chat)] == texts
+
+
+async def test_a_running_worker_runs_each_chats_updates_in_order_one_at_a_time(
+    database: Database, clock: Clock, channel: RecordingChannel
+) -> None:
+    box = Inbox(database, clock=clock)
+    router = Recorder(delay=0.002)
+    work = worker(database, router, clock, channel, max_in_flight=4, batch_size=2, claim_interval=0.001, poll_interval=3600)
+    box.on_accepted = work.wake
+    async with working(work):
+        for n in range(48):  # accepted while it works, as a platform delivers them
+            await box.accept(message(f"chat-{n % 6}", f"message {n}"), f"u{n}")
+        await until(lambda: len(router.seen) == 48)
+    assert router.started == 48 and router.overlapping == []
+    assert router.most_at_once <= 4
+    for chat in range(6):
+        assert [reply.text for reply in channel.to(f"chat-{chat}")] == [f"message {n}" for n in range(48) if n % 6 == chat]
+
+
+async def test_stopping_a_running_worker_lets_the_updates_in_flight_finish_and_claims_nothing_more(
+    database: Database, clock: Clock, channel: RecordingChannel
+) -> None:
+    box = Inbox(database, clock=clock)
+    await box.accept(message("chat-1", "in flight"), "u1")
+    await box.accept(message("chat-2", "waiting for a slot"), "u2")
+    router = Recorder()
+    router.gates["in flight"] = asyncio.Event()
+    work = worker(database, router, clock, channel, max_in_flight=1, claim_interval=0, poll_interval=3600)
+    stop = asyncio.Event()
+    running = asyncio.create_task(work.run(stop))
+    await until(lambda: router.running == 1)
+    stop.set()
+    router.gates["in flight"].set()
+    async with asyncio.timeout(10):
+        await running
+    assert router.texts() == ["in flight"]
+    in_flight, waiting = await rows(database)
+    assert (in_flight.status, in_flight.claimed_by) == (InboxStatus.DONE, None)  # finished and recorded before the stop
+    assert (waiting.status, waiting.claimed_by, waiting.locked_until, waiting.attempts) == (InboxStatus.PENDING, None, None, 0)
+
+
+async def test_updates_that_finish_together_are_recorded_in_one_statement(
+    database: Database, clock: Clock, channel: RecordingChannel
+) -> None:
+    box = Inbox(database, clock=clock)
+    for n in range(5):
+        await box.accept(message(f"chat-{n}", "together"), f"u{n}")
+    router = Recorder()
+    router.gates["together"] = asyncio.Event()
+    recorded: list[str] = []
+
+    def note(_connection: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.startswith("UPDATE inbox SET status"):
+            recorded.append(statement)
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", note)
+    try:
+        work = worker(database, router, clock, channel, claim_interval=0, poll_interval=3600)
+        async with working(work):
+            await until(lambda: router.running == 5)
+            router.gates["together"].set()
+            await until(lambda: len(router.seen) == 5 and work.in_flight == 0)
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", note)
+    assert len(recorded) == 1
+    assert [row.status for row in await rows(database)] == [InboxStatus.DONE] * 5
+
+
+async def test_results_are_recorded_only_for_updates_still_leased_to_the_worker(database: Database, clock: Clock) -> None:
+    box = Inbox(database, clock=clock)
+    for n in range(3):
+        await box.accept(message(f"chat-{n}", f"message {n}"), f"u{n}")
+    async with database.transaction() as session:
+        mine = [row.id for row in await inbox.claim(session, now=clock.now, limit=2, worker="me")]
+    clock.advance(seconds=inbox.LEASE.total_seconds())  # my leases ran out: another worker takes one of them
+    async with database.transaction() as session:
+        [taken] = await inbox.claim(session, now=clock.now, limit=1, worker="other")
+    [never_claimed] = [row.id for row in await rows(database) if row.id not in mine]
+    async with database.transaction() as session:
+        recorded = await inbox.mark_done_many(session, [*mine, never_claimed], worker="me", now=clock.now)
+    [still_mine] = set(mine) - {taken.id}
+    assert recorded == {still_mine}
+    assert {row.id: row.status for row in await rows(database)} == {
+        still_mine: InboxStatus.DONE, taken.id: InboxStatus.PENDING, never_claimed: InboxStatus.PENDING,
+    }

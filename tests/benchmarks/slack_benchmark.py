@@ -39,9 +39,9 @@ through slack_sdk 0.7 ms; the inbox worker's claim and `mark_done` 1.3 ms; `Inbo
 Starlette and bolt about 1 ms. By package, SQLAlchemy's Python is about 40% of the samples (some 15 statements in
 5 sessions per event, 0.35–0.45 ms each), asyncio 12%, our storage layer with sqlite3 12%, bolt 4%, the NLU 4%.
 The acknowledgement waits mostly for SQLite's write lock: `Inbox.accept` queues (FIFO, storage/database.py) behind up
-to 20 turns the inbox worker runs side by side, each holding the lock for its whole turn. The worker works in
-rounds that wait for their slowest update, so a real Slack round trip costs throughput: with
-`--slack-delay-ms 150` its rate on a backlog about halved (60–72 against 88–151 events/s, noisy host).
+to 20 turns the inbox worker runs side by side, each holding the lock for its whole turn. The worker then worked in
+rounds that waited for their slowest update, so a real Slack round trip cost throughput (with
+`--slack-delay-ms 150` its rate on a backlog about halved); it now keeps up to 32 updates in flight (bot/inbox.py).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.exc import OperationalError
 
 from storage import sqlite_engine
@@ -124,6 +124,34 @@ async def test_a_task_started_inside_a_write_turn_queues_behind_it(sqlite_databa
     await asyncio.wait_for(child, timeout=5)
     assert order == ["parent finishing", "child committed"]
     assert {"parent", "child"} <= await leave_type_codes(sqlite_database)
+
+
+async def test_an_urgent_transaction_goes_before_those_queued_and_a_cancelled_waiter_is_skipped(sqlite_database: Database) -> None:
+    order: list[str] = []
+
+    async def write(code: str, *, urgent: bool = False) -> None:
+        async with sqlite_database.transaction(urgent=urgent) as session:
+            session.add(LeaveType(code=code, name=code.title(), yearly_allowance=None, needs_approval=False))
+            order.append(code)
+
+    async with sqlite_database.transaction():  # the write turn is taken: everyone below queues
+        turns = [asyncio.create_task(write(code)) for code in ("turn1", "gone", "turn2")]
+        await asyncio.sleep(0)  # they are queued now (no time passes)
+        turns[1].cancel()
+        ack = asyncio.create_task(write("ack", urgent=True))
+        await asyncio.sleep(0)
+    async with asyncio.timeout(5):
+        await asyncio.gather(ack, turns[0], turns[2])
+    assert turns[1].cancelled()
+    assert order == ["ack", "turn1", "turn2"]
+
+
+async def test_sessions_give_their_connection_back_as_they_end_so_concurrent_ones_share_it(sqlite_database: Database) -> None:
+    connections: list[object] = []
+    event.listen(sqlite_database.engine.sync_engine, "connect", lambda *_: connections.append(1))
+    await asyncio.gather(*(leave_type_codes(sqlite_database) for _ in range(30)))
+    await asyncio.gather(*(add_leave_type(sqlite_database, f"t{n}") for n in range(30)))
+    assert len(connections) == 1  # not one per session that started while another was still being closed
 
 
 @pytest.mark.parametrize("version", ["2.1.0", "2.1.9", "2.1.10rc1", "2.1.30"])
