@@ -522,6 +522,12 @@ def table(rows: list[Row]) -> str:
                 "met" if row.target_met else "not met",
             )
         )
+    return markdown(header, lines[1:])
+
+
+def markdown(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    """A Markdown table, columns padded to line up in a terminal too (every benchmark's tables)."""
+    lines = [header, *rows]
     widths = [max(len(line[n]) for line in lines) for n in range(len(header))]
     rendered = ["| " + " | ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)) + " |" for line in lines]
     rendered.insert(1, "|" + "|".join("-" * (width + 2) for width in widths) + "|")

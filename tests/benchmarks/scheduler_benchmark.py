@@ -55,7 +55,7 @@ from storage.outbox import OutboxMessage, OutboxStatus  # noqa: E402
 from storage.people import Employee  # noqa: E402
 from storage.schedules import PERSONAL, Schedule, WorkingDays  # noqa: E402
 from tests.benchmarks import host  # noqa: E402
-from tests.benchmarks.conversation_benchmark import check_loopback  # noqa: E402
+from tests.benchmarks.conversation_benchmark import check_loopback, markdown  # noqa: E402
 from tests.benchmarks.slack_benchmark import database_for  # noqa: E402
 from tests.benchmarks.telegram_benchmark import FakeReport, bench_count, channel_for, fake_process, user_id  # noqa: E402
 
@@ -199,14 +199,6 @@ def run_delivery(backend: str, url: str, seconds: float, batch: int) -> list[Del
         if fake.is_alive():
             fake.terminate()
     return rows
-
-
-def markdown(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    lines = [header, *rows]
-    widths = [max(len(line[n]) for line in lines) for n in range(len(header))]
-    out = ["| " + " | ".join(cell.ljust(widths[n]) for n, cell in enumerate(line)) + " |" for line in lines]
-    out.insert(1, "|" + "|".join("-" * (width + 2) for width in widths) + "|")
-    return "\n".join(out)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

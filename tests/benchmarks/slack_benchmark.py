@@ -89,7 +89,7 @@ from storage.demo import seed_demo  # noqa: E402
 from storage.inbox import InboxStatus, InboxUpdate  # noqa: E402
 from storage.people import Employee  # noqa: E402
 from tests.benchmarks import host  # noqa: E402
-from tests.benchmarks.conversation_benchmark import DEFAULT_MODEL, check_loopback, execute, in_schema  # noqa: E402
+from tests.benchmarks.conversation_benchmark import DEFAULT_MODEL, check_loopback, execute, in_schema, markdown  # noqa: E402
 from tests.channels.slack_fake import TEAM_ID, TOKEN, FakeSlack  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 6, 0)
@@ -590,10 +590,7 @@ def table(rows: list[Row]) -> str:
             " / ".join(f"{row.cpu_ms[part]:.2f}" for part in ("service", "fake", "generator")),
             row.verdict,
         ))
-    widths = [max(len(line[n]) for line in lines) for n in range(len(header))]
-    rendered = ["| " + " | ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)) + " |" for line in lines]
-    rendered.insert(1, "|" + "|".join("-" * (width + 2) for width in widths) + "|")
-    return "\n".join(rendered)
+    return markdown(header, lines[1:])
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -67,7 +67,7 @@ from storage.database import Database  # noqa: E402
 from storage.demo import seed_demo  # noqa: E402
 from storage.people import Employee  # noqa: E402
 from tests.benchmarks import host  # noqa: E402
-from tests.benchmarks.conversation_benchmark import DEFAULT_MODEL, check_loopback  # noqa: E402
+from tests.benchmarks.conversation_benchmark import DEFAULT_MODEL, check_loopback, markdown  # noqa: E402
 from tests.benchmarks.slack_benchmark import (  # noqa: E402
     LANGUAGES,
     MESSAGES,
@@ -463,14 +463,6 @@ def run_outbound(count: int) -> tuple[list[OutboundRow], FakeReport]:
 
 
 # --- the figures ------------------------------------------------------------------------------------------------------
-
-
-def markdown(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    lines = [header, *rows]
-    widths = [max(len(line[n]) for line in lines) for n in range(len(header))]
-    rendered = ["| " + " | ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)) + " |" for line in lines]
-    rendered.insert(1, "|" + "|".join("-" * (width + 2) for width in widths) + "|")
-    return "\n".join(rendered)
 
 
 def webhook_table(rows: list[WebhookRow]) -> str:
