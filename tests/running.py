@@ -9,8 +9,14 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
 
 from bot.service import Service
+from storage.database import Database
+from storage.inbox import InboxStatus, InboxUpdate
+from storage.outbox import OutboxMessage, OutboxStatus
 
 NOW = datetime(2026, 11, 23, 6, 0)
 
@@ -60,3 +66,16 @@ async def listening_url(log_file: Path, process: subprocess.Popen[bytes]) -> str
                 return found.group(1)
             assert process.poll() is None, log_file.read_text(encoding="utf-8", errors="replace")
             await asyncio.sleep(0.05)
+
+
+async def count_rows(database: Database, what: Any, *where: Any) -> int:
+    """How many rows of a table (a model) match the conditions."""
+    async with database.reading() as session:
+        return int(await session.scalar(select(func.count()).select_from(what).where(*where)) or 0)
+
+
+async def settled(database: Database, now: datetime) -> bool:
+    """Every stored update that is due processed, and nothing due in the outbox still to be sent: a running
+    service has done all it had to do by `now`."""
+    inbox = await count_rows(database, InboxUpdate, InboxUpdate.status == InboxStatus.PENDING, InboxUpdate.due_at <= now)
+    return not inbox and not await count_rows(database, OutboxMessage, OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= now)

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.i18n import Translator
@@ -36,14 +36,13 @@ from storage.audit import AuditEntry
 from storage.database import Database
 from storage.inbox import InboxStatus, InboxUpdate
 from storage.leave import LeaveRequest, LeaveStatus
-from storage.outbox import OutboxMessage, OutboxStatus
 from storage.payroll import LineInput, LineKind
 from storage.people import Employee
 from storage.stock import LocationKind, StockItem, StockLevel, StockLocation
 from tests.channels.slack_events import ALICE, ALICE_DM, SECRET, Running, block_actions, dm, event
 from tests.channels.slack_fake import BOT_USER_ID, TEAM_ID, FakeSlack
 from tests.factories import Company, make_company
-from tests.running import NOW, serving, until
+from tests.running import NOW, count_rows, serving, settled, until
 
 EN, RU = Translator("en"), Translator("ru")
 GENERAL = "CGENERAL"
@@ -132,13 +131,10 @@ class Office:
             yield Workspace(self, Running(service, self.slack, http, self.database_url), stop)
 
     async def count(self, what: Any, *where: Any) -> int:
-        async with self.database.reading() as session:
-            return int(await session.scalar(select(func.count()).select_from(what).where(*where)) or 0)
+        return await count_rows(self.database, what, *where)
 
     async def settled(self) -> bool:
-        """Every stored update that is due processed, and nothing due in the outbox still to be sent."""
-        inbox = await self.count(InboxUpdate, InboxUpdate.status == InboxStatus.PENDING, InboxUpdate.due_at <= NOW)
-        return not inbox and not await self.count(OutboxMessage, OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= NOW)
+        return await settled(self.database, NOW)
 
 
 @dataclass

@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.i18n import Translator
@@ -36,7 +36,6 @@ from bot.settings import Settings, load_settings
 from nlu import Interpreter
 from storage import payroll, people
 from storage.database import Database
-from storage.inbox import InboxStatus, InboxUpdate
 from storage.leave import LeaveRequest
 from storage.outbox import OutboxMessage, OutboxStatus
 from storage.payroll import LineInput, LineKind
@@ -45,7 +44,7 @@ from storage.stock import LocationKind, StockItem, StockLevel, StockLocation
 from tests.channels.slack_fake import FakeSlack
 from tests.channels.telegram_fake import FakeTelegram, Sent, callback, message
 from tests.factories import Company, make_company
-from tests.running import NOW, serving
+from tests.running import NOW, count_rows, serving, settled
 
 EN, RU = Translator("en"), Translator("ru")
 SECRET = "webhook-secret_1"
@@ -102,13 +101,10 @@ class Office:
             yield Phones(self, service, http)
 
     async def count(self, what: Any, *where: Any) -> int:
-        async with self.database.reading() as session:
-            return int(await session.scalar(select(func.count()).select_from(what).where(*where)) or 0)
+        return await count_rows(self.database, what, *where)
 
     async def settled(self) -> bool:
-        """Every stored update processed, and nothing due in the outbox still to be sent."""
-        inbox = await self.count(InboxUpdate, InboxUpdate.status == InboxStatus.PENDING, InboxUpdate.due_at <= NOW)
-        return not inbox and not await self.count(OutboxMessage, OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= NOW)
+        return await settled(self.database, NOW)
 
 
 @dataclass
