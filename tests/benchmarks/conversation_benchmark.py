@@ -316,6 +316,15 @@ def check_loopback(url: str) -> None:
     raise SystemExit(f"refusing a non-loopback database host {host!r}: this benchmark runs on this machine only")
 
 
+def check_databases(parser: argparse.ArgumentParser, choices: list[str]) -> None:
+    """`--database-url` values of the channel and scheduler benchmarks: `sqlite`, or a loopback PostgreSQL URL."""
+    for choice in choices:
+        if choice != "sqlite":
+            if make_url(choice).get_backend_name() != "postgresql":
+                parser.error(f"--database-url takes `sqlite` or a postgresql:// URL, not {choice!r}")
+            check_loopback(choice)
+
+
 def in_schema(url: str, schema: str) -> str:
     return async_url(url).update_query_dict({"search_path": schema}).render_as_string(hide_password=False)
 

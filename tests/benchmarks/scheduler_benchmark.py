@@ -42,7 +42,6 @@ sys.path.insert(0, str(REPO))
 
 import aiohttp  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from actions import default_jobs  # noqa: E402
 from bot.delivery import DeliveryWorker  # noqa: E402
@@ -55,7 +54,7 @@ from storage.outbox import OutboxMessage, OutboxStatus  # noqa: E402
 from storage.people import Employee  # noqa: E402
 from storage.schedules import PERSONAL, Schedule, WorkingDays  # noqa: E402
 from tests.benchmarks import host  # noqa: E402
-from tests.benchmarks.conversation_benchmark import check_loopback, markdown  # noqa: E402
+from tests.benchmarks.conversation_benchmark import check_databases, markdown  # noqa: E402
 from tests.benchmarks.slack_benchmark import database_for  # noqa: E402
 from tests.benchmarks.telegram_benchmark import FakeReport, bench_count, channel_for, fake_process, user_id  # noqa: E402
 
@@ -215,11 +214,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.databases = args.databases or ["sqlite"]
     if args.reminders < 1 or args.people < 1 or args.deliver_seconds <= 0 or args.batch < 1:
         parser.error("--reminders, --people, --deliver-seconds and --batch must be positive")
-    for choice in args.databases:
-        if choice != "sqlite":
-            if make_url(choice).get_backend_name() != "postgresql":
-                parser.error(f"--database-url takes `sqlite` or a postgresql:// URL, not {choice!r}")
-            check_loopback(choice)
+    check_databases(parser, args.databases)
     return args
 
 

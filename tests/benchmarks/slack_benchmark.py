@@ -77,7 +77,6 @@ sys.path.insert(0, str(REPO))
 import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from bot.service import Service, configured_service  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
@@ -89,7 +88,7 @@ from storage.demo import seed_demo  # noqa: E402
 from storage.inbox import InboxStatus, InboxUpdate  # noqa: E402
 from storage.people import Employee  # noqa: E402
 from tests.benchmarks import host  # noqa: E402
-from tests.benchmarks.conversation_benchmark import DEFAULT_MODEL, check_loopback, execute, in_schema, markdown  # noqa: E402
+from tests.benchmarks.conversation_benchmark import DEFAULT_MODEL, check_databases, execute, in_schema, markdown  # noqa: E402
 from tests.channels.slack_fake import TEAM_ID, TOKEN, FakeSlack  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 6, 0)
@@ -610,11 +609,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.databases = args.databases or ["sqlite"]
     if args.rate <= 0 or args.seconds <= 0 or args.users < 1:
         parser.error("--rate, --seconds and --users must be positive")
-    for choice in args.databases:
-        if choice != "sqlite":
-            if make_url(choice).get_backend_name() != "postgresql":
-                parser.error(f"--database-url takes `sqlite` or a postgresql:// URL, not {choice!r}")
-            check_loopback(choice)
+    check_databases(parser, args.databases)
     return args
 
 

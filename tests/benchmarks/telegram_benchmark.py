@@ -51,7 +51,6 @@ sys.path.insert(0, str(REPO))
 
 import aiohttp  # noqa: E402
 from sqlalchemy import select  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from actions.replies import Reply  # noqa: E402
 from bot.channels.base import Address  # noqa: E402
@@ -67,7 +66,7 @@ from storage.database import Database  # noqa: E402
 from storage.demo import seed_demo  # noqa: E402
 from storage.people import Employee  # noqa: E402
 from tests.benchmarks import host  # noqa: E402
-from tests.benchmarks.conversation_benchmark import DEFAULT_MODEL, check_loopback, markdown  # noqa: E402
+from tests.benchmarks.conversation_benchmark import DEFAULT_MODEL, check_databases, markdown  # noqa: E402
 from tests.benchmarks.slack_benchmark import (  # noqa: E402
     LANGUAGES,
     MESSAGES,
@@ -501,11 +500,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.databases = args.databases or ["sqlite"]
     if args.rate <= 0 or args.seconds <= 0 or args.users < 1 or args.outbound < 1:
         parser.error("--rate, --seconds, --users and --outbound must be positive")
-    for choice in args.databases:
-        if choice != "sqlite":
-            if make_url(choice).get_backend_name() != "postgresql":
-                parser.error(f"--database-url takes `sqlite` or a postgresql:// URL, not {choice!r}")
-            check_loopback(choice)
+    check_databases(parser, args.databases)
     return args
 
 
