@@ -2,12 +2,16 @@
 Friday for a Monday start, on Wednesday when Thursday is a public holiday of their calendar), at the policy's hour in
 their time zone, with who approved it. Leave that needed no approval (sick leave) gets no such reminder: the person
 registered it themselves. Leave approved only after that day has passed gets none either (they know already).
+
+Missed while the assistant was down (all of Friday, say), the reminder goes out when it is back, up to the day before
+the leave: at night it waits for the morning like any other message, and then says the day ("starts on Monday")
+rather than "tomorrow". Its key names the notice day's instant, so it is queued once however late it is sent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
@@ -43,14 +47,17 @@ async def leave_starts(ctx: JobContext) -> None:
         employee = await ctx.session.get(Employee, request.employee_id)
         if employee is None or not employee.active:
             continue
-        local_today = ctx.local(employee).date()
-        if request.start_date <= local_today or notice_day(request.start_date, await ctx.holidays(employee.calendar)) != local_today:
+        local_now = ctx.local(employee)
+        notice = notice_day(request.start_date, await ctx.holidays(employee.calendar))
+        notice_at = datetime.combine(notice, time(ctx.policy.hour))
+        delivered_on = ctx.policy.quiet.morning_after(local_now).date()
+        if local_now < notice_at or delivered_on >= request.start_date:
             continue
-        due = await ctx.daily_due(employee)
-        if due is None:
+        if request.decided_at is not None and ctx.local(employee, request.decided_at).date() > notice:
             continue
         approver = await leave_chat.name_of(ctx.session, request.approver_id)
-        tomorrow = request.start_date == local_today + timedelta(days=1)
+        tomorrow = request.start_date == delivered_on + timedelta(days=1)
+        due = ctx.instant(employee, notice_at)
         await ctx.send(employee, _notice(request, approver, tomorrow=tomorrow), key=job_key(KIND, employee, due, request.id))
 
 

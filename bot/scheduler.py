@@ -1,12 +1,12 @@
 """The scheduler in `backoffice run`: fires the due schedules (storage/schedules.py), one replica at a time.
 
-Built on the database and the polling loop every worker here shares (bot/polling.py), not on APScheduler. The issue
-named APScheduler 3.11 as the building block; it was weighed and left out, because what it would add is what must
-not be relied on here: its job stores hold pickled callables, a persistent one "must never be shared between
-schedulers" (its user guide) — so it offers no way for several replicas to share one set of jobs —, its in-memory
-store would be a second copy of the schedule to keep in step with the table, and its triggers run on the wall clock,
-where our tests move an injected one. What remains of it once the database is the source of truth (an RFC 5545 rule's
-next instant) is python-dateutil's `rrule`, which we use directly.
+APScheduler 3.11 (`AsyncIOScheduler`) keeps the time inside the process: a round every `poll_interval`, and one more
+at the earliest due instant the last round saw, so a reminder for 09:00:00 goes out then and not at the next poll.
+What to fire lives in the database, not in APScheduler: its job store holds just those two in-memory jobs, bound
+methods of this object, nothing pickled or persisted. Its persistent stores would be the wrong place for the
+schedules themselves — a store "must never be shared between schedulers" (its user guide), so replicas could not
+share one, and the table is what chat, `backoffice schedule` and every replica read. The rounds' own clock is
+injected (`clock`), so tests move time without waiting for it; python-dateutil's `rrule` gives a rule's next instant.
 
 Each round, every replica tries to lead: the lease row (`scheduler_leases`) is taken by a conditional UPDATE that
 succeeds only for its holder or once it has expired, so one replica leads and another takes over within `lease` (25 s)
@@ -16,21 +16,26 @@ shared lock — nobody can take over while it fires — and, per schedule, in a 
 (actions/scheduled.py), which queues outbox messages under idempotency keys (kind, recipient, due instant), and moves
 the schedule to its next instant. A schedule that fell due several times while no one was leading fires once, for
 the latest instant (one digest, not twelve); a failing handler is logged and tried again a few minutes later, without
-holding up the others. Delivery is the outbox worker's, on every replica.
+holding up the others; a failed round (the database unreachable) is tried again after a growing pause. Delivery is
+the outbox worker's, on every replica.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.scheduled import JobContext, Jobs, ReminderPolicy
-from bot.polling import PollingWorker
+from bot.polling import MAX_PAUSE_AFTER_FAILURES, PollingWorker
 from bot.settings import Settings
 from storage import schedules
 from storage.base import utcnow
@@ -44,6 +49,8 @@ LEASE = timedelta(seconds=25)
 RENEW_WHEN_LEFT = timedelta(seconds=15)
 """A leader renews its lease once less than this is left (a write every few rounds, not every round)."""
 RETRY_FAILED = timedelta(minutes=5)
+ROUND, DUE = "round", "due"
+"""The timer's two jobs: the regular round, and the one armed at the earliest due instant."""
 
 
 def policy_from(settings: Settings) -> ReminderPolicy:
@@ -66,12 +73,15 @@ class Firing:
     failed: list[int] = field(default_factory=list)
     queued: int = 0
     """Outbox messages queued."""
+    next_due: datetime | None = None
+    """When nothing was due: the earliest instant something will be (UTC, naive), for the timer."""
 
 
 class Scheduler(PollingWorker):
     """Fires the due schedules of the kinds in `jobs` while this replica holds the leader lease.
 
     `run(stop)` until `stop` is set (then the lease is given up); `run_once()` does one round (tests, tools).
+    The rounds are timed by APScheduler rather than by `PollingWorker.run`; the claims are released as there.
     """
 
     what = "schedule"
@@ -101,10 +111,83 @@ class Scheduler(PollingWorker):
         self.lease_name = lease_name
         """Schedulers under different lease names each lead (tests show the idempotency keys hold even then)."""
         self.leading = False
+        self._timer: AsyncIOScheduler | None = None
+        self._busy = asyncio.Lock()
+        self._again = False
+        self._failures = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Fire due schedules until `stop` is set; a round in progress finishes, then the lease is given up."""
+        self._stop = stop
+        timer = AsyncIOScheduler(
+            timezone=UTC,
+            logger=log,
+            # The round decides itself whether to run (`_tick`): APScheduler must not skip a run with a warning.
+            job_defaults={"coalesce": True, "max_instances": 2, "misfire_grace_time": None},
+        )
+        timer.add_job(self._tick, IntervalTrigger(seconds=self.poll_interval, timezone=UTC), id=ROUND, next_run_time=_wall_now())
+        timer.start()
+        self._timer = timer
+        try:
+            await stop.wait()
+        finally:
+            timer.pause()
+            self._timer = None
+            try:
+                async with self._busy:  # the round in progress ends with its transaction, not in the middle
+                    pass
+            finally:
+                timer.shutdown(wait=False)
+                await self.release()
+
+    def wake(self) -> None:
+        """Start a round now rather than at the next one's time."""
+        if self._timer is not None:
+            self._timer.modify_job(ROUND, next_run_time=_wall_now())
+
+    async def _tick(self) -> None:
+        if self._busy.locked():  # the running round goes on for another one instead
+            self._again = True
+            return
+        async with self._busy:
+            more = True
+            while (more or self._again) and not self._stop.is_set():
+                self._again = False
+                try:
+                    firing = await self.run_once()
+                except Exception as error:  # the database is unreachable, say: keep going, try again a bit later
+                    self._failures += 1
+                    pause = min(self.poll_interval * 2**self._failures, MAX_PAUSE_AFTER_FAILURES)
+                    log.error("schedule round failed (%s); trying again in %.0f s", type(error).__name__, pause)
+                    self._at(ROUND, _wall_now() + timedelta(seconds=pause))
+                    return
+                self._failures = 0
+                more = self._more(firing)
+            self._arm(firing.next_due)
 
     async def _round(self) -> bool:
-        firing = await self.run_once()
+        return self._more(await self.run_once())
+
+    def _more(self, firing: Firing) -> bool:
+        """Whether the round took a full batch, so more may be due right away."""
         return len(firing.fired) + len(firing.failed) >= self.batch_size
+
+    def _arm(self, next_due: datetime | None) -> None:
+        """A round at `next_due` when it comes before the next regular one (tests' clocks are not the wall's: the
+        timer is set by how far off it is, not for the instant itself)."""
+        timer = self._timer
+        if timer is None:
+            return
+        wait = (next_due - self.clock()).total_seconds() if next_due is not None and self.leading else None
+        if wait is None or wait >= self.poll_interval:
+            if timer.get_job(DUE) is not None:
+                timer.remove_job(DUE)
+            return
+        timer.add_job(self._tick, DateTrigger(_wall_now() + timedelta(seconds=max(wait, 0.0)), timezone=UTC), id=DUE, replace_existing=True)
+
+    def _at(self, job: str, moment: datetime) -> None:
+        if self._timer is not None:
+            self._timer.modify_job(job, next_run_time=moment)
 
     async def _release_claims(self, session: AsyncSession) -> int:
         released = await schedules.release(session, self.name, now=self.clock(), name=self.lease_name)
@@ -117,8 +200,10 @@ class Scheduler(PollingWorker):
             return Firing()
         firing = Firing(leader=True)
         async with self.database.reading() as session:  # an idle round takes no write lock
-            if not await schedules.has_due(session, now=now, kinds=self.jobs.handlers):
-                return firing
+            earliest = await schedules.earliest_due(session, kinds=self.jobs.handlers)
+        if earliest is None or earliest > now:
+            firing.next_due = earliest
+            return firing
         async with self.database.transaction() as session:
             if not await schedules.holds(session, self.name, now=now, name=self.lease_name):
                 self.leading = False
@@ -183,3 +268,7 @@ class Scheduler(PollingWorker):
             schedule.active = False
         firing.fired.append((schedule.id, schedule.kind, ctx.due))
         firing.queued += ctx.queued
+
+
+def _wall_now() -> datetime:
+    return datetime.now(UTC)

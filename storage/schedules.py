@@ -28,7 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.rrule import rrulestr
-from sqlalchemy import ForeignKey, Index, String, Text, case, or_, select, update
+from sqlalchemy import ForeignKey, Index, String, Text, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -359,11 +359,9 @@ async def ensure_system(session: AsyncSession, rules: Mapping[str, str], *, now:
             existing.rule, existing.active, existing.next_due = rule, True, now
 
 
-async def has_due(session: AsyncSession, *, now: datetime, kinds: Iterable[str]) -> bool:
-    found = await session.scalar(
-        select(Schedule.id).where(Schedule.active, Schedule.next_due <= now, Schedule.kind.in_(list(kinds))).limit(1)
-    )
-    return found is not None
+async def earliest_due(session: AsyncSession, *, kinds: Iterable[str]) -> datetime | None:
+    """The earliest instant an active schedule of these kinds is due (UTC, naive); None if none is."""
+    return await session.scalar(select(func.min(Schedule.next_due)).where(Schedule.active, Schedule.kind.in_(list(kinds))))
 
 
 async def claim_due(session: AsyncSession, *, now: datetime, kinds: Iterable[str], limit: int) -> list[Schedule]:

@@ -16,6 +16,7 @@ from actions import default_jobs
 from actions.scheduled import JobContext, ReminderPolicy
 from bot.scheduler import LEASE, Firing, Scheduler
 from storage import escalations, payroll, schedules, tickets
+from storage.base import utcnow
 from storage.database import Database
 from storage.leave import LeaveRequest, LeaveStatus
 from storage.outbox import OutboxMessage
@@ -25,7 +26,7 @@ from storage.schedules import PERSONAL, Schedule, Timing, WorkingDays
 from storage.stock import LocationKind, StockItem, StockLevel, StockLocation
 from storage.tickets import Priority
 from tests.factories import TEST_HOLIDAY, Company, make_company
-from tests.running import Clock, until
+from tests.running import Clock, count_rows, until
 
 MONDAY = datetime(2026, 11, 23)  # 00:00 UTC
 LOW_ALERT = "Running low: HDMI cable in Supply room 2 — 2 left (reorder level 3). Time to order more."
@@ -186,6 +187,29 @@ async def test_leave_starting_monday_is_announced_on_friday_and_after_a_holiday_
     )
     assert sent[company.bob.id].payload["text"].startswith("🌴 Ваш ежегодный отпуск начинается пт 4 дек.: ")
     assert sent[company.alice.id].idempotency_key == f"leave_starts:{company.alice.id}:20261127T0400:{monday}"
+
+
+async def test_leave_start_missed_while_down_is_announced_when_back_and_not_once_the_leave_has_begun(
+    database: Database, company: Company, clock: Clock
+) -> None:
+    await leave_request(database, company.alice, date(2026, 11, 30), date(2026, 12, 4), created_at=MONDAY,
+                        status=LeaveStatus.APPROVED, approver=company.manager)
+    await leave_request(database, company.keeper, date(2026, 12, 7), date(2026, 12, 7), created_at=MONDAY,
+                        status=LeaveStatus.APPROVED, approver=company.manager)
+    jobs = scheduler(database, clock)
+    await run_until(jobs, clock, datetime(2026, 11, 26, 20), timedelta(hours=4))  # then down all Friday 27 (Tashkent)
+    clock.now = datetime(2026, 11, 27, 18)  # back at 23:00 in Tashkent: quiet hours
+    await jobs.run_once()
+    await run_until(jobs, clock, datetime(2026, 12, 3, 18), timedelta(hours=4))  # down from Thursday night to Monday 01:00
+    clock.now = datetime(2026, 12, 6, 20)
+    await jobs.run_once()
+    await run_until(jobs, clock, datetime(2026, 12, 8), timedelta(hours=4))
+
+    sent = await messages(database, "leave_starts")
+    assert [(message.recipient_id, message.due_at) for message in sent] == [
+        (company.alice.id, datetime(2026, 11, 28, 3, 0)),  # Saturday 08:00 in Tashkent, once
+    ]  # and nothing for the keeper: by the morning after that outage the leave has begun
+    assert sent[0].payload["text"].startswith("🌴 Your annual leave starts on Mon 30 Nov: ")  # not "tomorrow"
 
 
 # --- stock: once per crossing, and quiet at night ---------------------------------------------------------------
@@ -424,6 +448,29 @@ async def test_a_dead_leader_is_replaced_once_its_lease_runs_out_and_a_stopping_
     async with database.sessions() as session:
         lease = await schedules.lease_of(session)
     assert lease is not None and (lease.holder, lease.acquired_at) == ("one", clock.now)
+
+
+async def test_running_it_fires_a_reminder_at_its_instant_not_at_the_next_poll(database: Database, company: Company) -> None:
+    # The one test on the wall clock: APScheduler times the rounds, and after an idle round it arms one at the
+    # earliest due instant, so with a round only every 10 minutes a reminder one second ahead still goes out at once.
+    wall = Clock()
+    wall.now = utcnow()
+    await personal(database, company.alice, clock=wall, what="stand-up", once_at=wall.now + timedelta(seconds=1))
+    timed = Scheduler(database, default_jobs().only(PERSONAL), name="timed", poll_interval=600)
+    stop = asyncio.Event()
+    running = asyncio.create_task(timed.run(stop))
+    try:
+        async with asyncio.timeout(20):
+            while not await count_rows(database, OutboxMessage, OutboxMessage.idempotency_key.startswith(f"{PERSONAL}:")):
+                await asyncio.sleep(0.05)
+        fired_at = utcnow()
+    finally:
+        stop.set()
+        await running
+    assert fired_at - wall.now < timedelta(seconds=8)  # not the ten minutes of the regular round
+    async with database.sessions() as session:
+        lease = await schedules.lease_of(session)
+    assert lease is not None and lease.holder == "timed" and lease.expires_at <= utcnow()  # given up on stop
 
 
 async def test_the_assistants_own_jobs_exist_once_with_their_rules(database: Database, company: Company, clock: Clock) -> None:
