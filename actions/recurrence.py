@@ -5,15 +5,14 @@ can leave them out); the NLU's `time` entity still gives the clock time. The res
 form's slots ("weekly:FR", "workdays", "monthly_first_workday", "monthly_day:5"), which `Recurrence` turns into the
 stored RFC 5545 rule and its working-day handling, and describes back to the person.
 
-Patterns are written in plain spelling and matched on a folded copy of the message that keeps every character's
-position (lower case, accents and Vietnamese tone marks removed, "đ" → "d", final sigma → sigma), so the spans
-found point into the original text.
+Patterns are written in plain spelling, folded by the NLU's one folding (`nlu.normalize.fold`: lower case, no
+accents or tone marks, "ə" → "e", "đ" → "d"…), and matched on the message folded the same way with a map back to
+its offsets (`FoldedText`): the spans found are cut out of the original text, so they must point into it.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
@@ -21,20 +20,12 @@ from functools import cache
 from babel.dates import format_date
 
 from actions.i18n import Translator
+from nlu.entities.text import FoldedText
+from nlu.normalize import fold
 from storage.schedules import WorkingDays
 
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 WORKING_WEEK = "MO,TU,WE,TH,FR"
-
-
-def fold(text: str) -> str:
-    """Lower case without accents, one character for each character of `text` (positions stay the same)."""
-    folded = []
-    for char in text:
-        base = unicodedata.normalize("NFD", char)[0].lower()
-        base = {"đ": "d", "ς": "σ", "ё": "е", "й": "и", "‘": "'", "’": "'", "ʻ": "'", "`": "'"}.get(base, base)
-        folded.append(base if len(base) == 1 else char)
-    return "".join(folded)
 
 
 # Weekday words per language (stems: a word starting with one of them is that day), Monday first.
@@ -142,12 +133,12 @@ def _weekday_patterns(language: str) -> tuple[re.Pattern[str], ...]:
 
 def find(text: str, language: str) -> Found | None:
     """How often the message asks to be reminded, and where it says so; None for a one-off reminder."""
-    folded = fold(text)
+    folded = FoldedText.of(text)
     for lang in dict.fromkeys((language, "en")):
         if lang not in _PATTERNS:
             continue
         for spec, pattern, names_days in _compiled(lang):
-            match = pattern.search(folded)
+            match = pattern.search(folded.folded)
             if match is None:
                 continue
             if names_days:
@@ -156,8 +147,11 @@ def find(text: str, language: str) -> Found | None:
                 spec = f"weekly:{','.join(found)}" if found else "weekly"
             elif spec == "monthly_day":
                 spec = f"monthly_day:{int(next(group for group in match.groups() if group))}"
-            return Found(spec, match.start(), match.end())
+            return Found(spec, *folded.span(match.start(), match.end()))
     return None
+
+
+_AZ_COMPOUND_DAY = re.compile(fold(r"\w*\s+(?:axşamı|ertəsi)"))
 
 
 def _names(day: re.Pattern[str], said: str, language: str) -> bool:
@@ -165,7 +159,7 @@ def _names(day: re.Pattern[str], said: str, language: str) -> bool:
     axşamı" (Tuesday) and "cümə axşamı" (Thursday), and "bazar" (Sunday) begins "bazar ertəsi" (Monday)."""
     compound = " " in day.pattern
     for match in day.finditer(said):
-        if language == "az" and not compound and re.match(r"\w*\s+(?:axsamı|ertəsi)", said[match.end():]):
+        if language == "az" and not compound and _AZ_COMPOUND_DAY.match(said, match.end()):
             continue
         return True
     return False

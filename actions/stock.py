@@ -18,6 +18,7 @@ from actions.i18n import Keywords, keyword_table, words_of
 from actions.payloads import StockItemChoice, encode
 from actions.registry import Routes
 from actions.replies import Button, Table
+from actions.stock_search import find_item, label_words, search_items
 from storage import people, stock
 from storage.errors import DomainError, InvalidRequest, NotFound
 from storage.people import Role
@@ -64,10 +65,10 @@ def item_query(text: str, location: StockLocation | None = None) -> str:
 
 def location_in(text: str, locations: Sequence[StockLocation]) -> StockLocation | None:
     """The one location named in the text ("SR-2", "supply room 2", "room 2", "warehouse"), if exactly one is."""
-    words = stock.normalize(text).split()
+    words = label_words(text)
     scored: dict[int, int] = {}
     for location in locations:
-        best = max(_label_score(words, stock.normalize(label).split()) for label in (location.code, location.name))
+        best = max(_label_score(words, label_words(label)) for label in (location.code, location.name))
         if best:
             scored[location.id] = best
     if not scored:
@@ -77,7 +78,7 @@ def location_in(text: str, locations: Sequence[StockLocation]) -> StockLocation 
     return winners[0] if len(winners) == 1 else None
 
 
-def _label_score(words: list[str], label: list[str]) -> int:
+def _label_score(words: tuple[str, ...], label: tuple[str, ...]) -> int:
     if not label:
         return 0
     size = len(label)
@@ -151,16 +152,16 @@ async def _resolve_item(ctx: ActionContext, named: list[Any], location: StockLoc
         ctx.say("stock.which_item")
         return None
     try:
-        return await stock.find_item(ctx.session, query)
+        return await find_item(ctx.session, query)
     except NotFound:
         if named:
             leftover = item_query(ctx.message.text, location)
             if leftover and leftover != query:
                 try:
-                    return await stock.find_item(ctx.session, leftover)
+                    return await find_item(ctx.session, leftover)
                 except NotFound:
                     pass
-    matches = await stock.search_items(ctx.session, query, limit=MAX_SUGGESTIONS)
+    matches = await search_items(ctx.session, query, limit=MAX_SUGGESTIONS)
     if not matches:
         ctx.say("stock.unknown_item", query=query)
         return None
@@ -284,9 +285,9 @@ class StockMovementForm(Form):
     def extract(self, ctx: ActionContext, awaiting: str | None) -> dict[str, Any]:
         if awaiting != "location":
             return {}
-        words = set(stock.normalize(ctx.message.text).split())
+        words = set(label_words(ctx.message.text))
         for location_id, location_name in ctx.slots.get("choices", []):
-            if set(stock.normalize(location_name).split()) <= words:
+            if set(label_words(location_name)) <= words:
                 return {"location": location_id}
         return {}
 

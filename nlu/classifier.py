@@ -30,13 +30,13 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
-from nlu.entities.text import fold
+from nlu.entities.text import APOSTROPHES, fold
 
 __all__ = ["ClassifierConfig", "IntentClassifier", "fold_accents", "normalize_text", "with_tags"]
 
 OUT_OF_SCOPE = "out_of_scope"
 
-_APOSTROPHES = re.compile("[ʻʼ’‘`´ʹ′]")
+_APOSTROPHES = re.compile(f"[{APOSTROPHES}]")
 _WORD = re.compile(r"\w+(?:'\w+)*")
 _DIGIT = re.compile(r"\d")
 _TAG_SEPARATOR = "\x1f"  # ASCII unit separator: never typed, and no word character

@@ -11,13 +11,12 @@ Latin "voz'mu otpusk" one of English, Uzbek, Azerbaijani, Vietnamese, Latin-type
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from nlu.normalize import DEFAULT_SCRIPT, detection_variants, script_of, variant
+from nlu.normalize import APOSTROPHES, DEFAULT_SCRIPT, detection_variants, fold, script_of, variant
 
 LANGUAGES = ("en", "ru", "uz", "az", "el", "vi")
 NGRAM_SIZES = (1, 2, 3, 4)
@@ -25,7 +24,7 @@ SMOOTHING = 0.1
 MIN_LETTERS = 4  # a message without a word this long ("ok", "42", "👍", "k thx") says nothing about its language
 HINT_MARGIN = 0.3  # mean log-likelihood per n-gram another language must win by to overrule the hint
 
-_APOSTROPHES = re.compile("[ʻʼ’‘`´ʹ′]")
+_APOSTROPHES = re.compile(f"[{APOSTROPHES}]")
 _NOT_LETTERS = re.compile(r"[^\w']+|[\d_]+")
 _GREEK = re.compile("[\u0370-\u03ff\u1f00-\u1fff]")
 _CYRILLIC = re.compile("[\u0400-\u04ff]")
@@ -34,14 +33,6 @@ _VIETNAMESE = re.compile("[ăđơưĂĐƠƯ\u1ea0-\u1ef9]")
 _AZERBAIJANI = re.compile("[əƏ]")
 _TURKIC_LATIN = re.compile("[ğışçöüĞİŞÇÖÜ]")
 _UZBEK_APOSTROPHE = re.compile("[oOgG][ʻ‘]")
-
-_AZERBAIJANI_ASCII = str.maketrans({"ə": "e", "ş": "s", "ç": "c", "ğ": "g", "ı": "i", "ö": "o", "ü": "u"})
-
-
-def _strip_accents(text: str) -> str:
-    decomposed = unicodedata.normalize("NFD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("đ", "d")
-
 
 def _normalize(text: str) -> str:
     return _APOSTROPHES.sub("'", text.lower())
@@ -62,10 +53,8 @@ def _augmented(text: str, language: str) -> list[str]:
     """People type without accents (Vietnamese, Azerbaijani) and write Greek in Latin letters (Greeklish)."""
     lowered = _normalize(text)
     variants = [lowered]
-    if language == "vi":
-        variants.append(_strip_accents(lowered))
-    elif language == "az":
-        variants.append(lowered.translate(_AZERBAIJANI_ASCII))
+    if language in ("vi", "az"):
+        variants.append(fold(lowered))  # the NLU's folding: tones and accents gone, ə ş ç ğ ı ö ü → e s c g i o u
     elif language == "uz":
         variants.append(lowered.replace("'", ""))
     return variants

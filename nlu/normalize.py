@@ -7,8 +7,10 @@ Two layers:
   đ→d, ς→σ, ß→ss). Azerbaijani typed without its letters (ə ı ş ğ ç ö ü → e i s g c o u) and Vietnamese without
   diacritics fold to the same text as when typed with them, so they need nothing more. `words` is the keyword
   view (actions' keyword tables, stock names): the folded words, apostrophes and hyphens joined or split.
-  This used to be three functions (`actions.i18n.words_of`, `storage.stock.normalize`, `nlu.entities.text.fold`);
-  they now call this module.
+  Copies of it used to live in `actions.i18n.words_of`, `storage.stock.normalize`, `actions.recurrence.fold`,
+  `nlu.entities.text.fold` and the language detector; they now call this module (the stock search moved from
+  storage up into `actions/stock_search.py` for it). Where offsets matter, `nlu.entities.text.FoldedText` folds
+  with a map back to the original text.
 - **Script conversion** (`Normalizer.normalize(text, language, script)`): a message typed in another script than
   its language's training data is rewritten into that script, with a map back to the original offsets (entity
   spans stay in the person's text):

@@ -1,4 +1,5 @@
-"""Stock: items, locations, quantities, movements; typo-tolerant search; quantities never go negative.
+"""Stock: items, locations, quantities, movements (and the catalogue's labels for the actions' item search);
+quantities never go negative.
 
 Every quantity change is one conditional UPDATE (`quantity - reserved >= n`), so concurrent issues or
 reservations can't overdraw a shelf on either database.
@@ -7,13 +8,9 @@ reservations can't overdraw a shelf on either database.
 from __future__ import annotations
 
 import enum
-import re
-import unicodedata
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import datetime
-from functools import lru_cache
 
-from rapidfuzz import fuzz, process
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,11 +20,6 @@ from storage import audit
 from storage.base import Base, Timestamped, str_enum, utcnow
 from storage.errors import InsufficientStock, InvalidRequest, NotFound
 from storage.people import Employee, Role, require_role
-
-MATCH_SCORE = 85.0
-SUGGEST_SCORE = 60.0
-CLEAR_LEAD = 4.0
-"""How far the best match must lead the runner-up to be taken without asking."""
 
 
 class LocationKind(enum.StrEnum):
@@ -106,92 +98,15 @@ class StockMovement(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-@dataclass(frozen=True)
-class ItemMatch:
-    item: StockItem
-    score: float
-    matched: str
+async def item_labels(session: AsyncSession) -> tuple[tuple[int, str, str, tuple[str, ...]], ...]:
+    """(id, name, SKU, aliases) of every item, by id: what the actions' item search compares (actions/stock_search.py).
+    Columns only: building an ORM object for every item in the catalogue would cost more than the matching."""
+    rows = await session.execute(select(StockItem.id, StockItem.name, StockItem.sku, StockItem.aliases).order_by(StockItem.id))
+    return tuple((item_id, name, sku, tuple(aliases)) for item_id, name, sku, aliases in rows)
 
 
-@lru_cache(maxsize=8192)
-def normalize(text: str) -> str:
-    """Case-, accent- and plural-insensitive form of an item name or query. (Not `nlu.normalize`: storage doesn't
-    depend on the NLU; unifying the two means moving the fuzzy search up into actions/, issue 12.)"""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    words = re.findall(r"\w+", plain)
-    return " ".join(_singular(word) for word in words)
-
-
-@lru_cache(maxsize=8192)
-def _codes(normalized: str) -> frozenset[str]:
-    """Words with digits in them (A4, AAA-size 2, USB3): sizes and models that must match exactly."""
-    return frozenset(word for word in normalized.split() if any(ch.isdigit() for ch in word))
-
-
-def _singular(word: str) -> str:
-    if len(word) <= 3 or not word.isascii():
-        return word
-    if word.endswith("ies"):
-        return word[:-3] + "y"
-    if word.endswith(("ches", "shes", "xes", "sses")):
-        return word[:-2]
-    if word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
-
-
-@lru_cache(maxsize=4)
-def _labels(catalogue: tuple[tuple[int, str, str, tuple[str, ...]], ...]) -> tuple[dict[int, tuple[int, str]], dict[int, str]]:
-    """Every (item id, label) of the catalogue by a running key, and the labels normalised: computed once per
-    catalogue content, since the catalogue changes far less often than people ask about it."""
-    choices: dict[int, tuple[int, str]] = {}
-    for item_id, name, sku, aliases in catalogue:
-        for label in (name, sku, *aliases):
-            choices[len(choices)] = (item_id, label)
-    return choices, {key: normalize(label) for key, (_, label) in choices.items()}
-
-
-async def search_items(session: AsyncSession, query: str, *, limit: int = 5) -> list[ItemMatch]:
-    """Items whose name or an alias resembles the query, best first (one entry per item)."""
-    wanted = normalize(query)
-    if not wanted:
-        return []
-    # Names and aliases only: building an ORM object for every item in the catalogue would cost more than matching.
-    rows = (await session.execute(select(StockItem.id, StockItem.name, StockItem.sku, StockItem.aliases).order_by(StockItem.id))).all()
-    choices, normalized = _labels(tuple((item_id, name, sku, tuple(aliases)) for item_id, name, sku, aliases in rows))
-    best: dict[int, tuple[float, str]] = {}
-    wanted_codes = _codes(wanted)
-    for _, score, key in process.extract(wanted, normalized, scorer=fuzz.WRatio, limit=limit * 6):
-        item_id, label = choices[key]
-        if normalized[key] == wanted:
-            score = 100.0
-        elif not wanted_codes <= _codes(normalized[key]):
-            # "a3 paper" is not "A4 paper": a different model code may be suggested, never taken.
-            score = min(score, MATCH_SCORE - 1)
-        if item_id not in best or best[item_id][0] < score:
-            best[item_id] = (float(score), label)
-    kept = {item_id: found for item_id, found in best.items() if found[0] >= SUGGEST_SCORE}
-    if not kept:
-        return []
-    items = await session.scalars(select(StockItem).where(StockItem.id.in_(list(kept))))
-    matches = [ItemMatch(item, *kept[item.id]) for item in items]
-    return sorted(matches, key=lambda match: (-match.score, match.item.name))[:limit]
-
-
-async def find_item(session: AsyncSession, query: str) -> StockItem:
-    """The one item the query means, or NotFound carrying 'did you mean' suggestions."""
-    matches = await search_items(session, query)
-    if matches and matches[0].score >= MATCH_SCORE:
-        clear = len(matches) == 1 or matches[0].score - matches[1].score >= CLEAR_LEAD or matches[0].score == 100
-        if clear:
-            return matches[0].item
-    raise NotFound(
-        f"I don't know an item called {query!r}.",
-        code="item_ambiguous" if matches and matches[0].score >= MATCH_SCORE else "item_not_found",
-        query=query,
-        suggestions=[match.item.name for match in matches],
-    )
+async def items_by_id(session: AsyncSession, ids: Iterable[int]) -> list[StockItem]:
+    return list(await session.scalars(select(StockItem).where(StockItem.id.in_(list(ids)))))
 
 
 async def get_location(session: AsyncSession, code: str) -> StockLocation:

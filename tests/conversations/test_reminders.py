@@ -13,6 +13,7 @@ import pytest
 from babel.dates import format_date
 from sqlalchemy import select
 
+from actions import recurrence
 from actions.i18n import Translator
 from storage.database import Database
 from storage.holidays import PublicHoliday
@@ -338,3 +339,17 @@ async def test_weekly_reminders_in_other_languages(
     said = await chat.say(person, {UZ: "eslatmani bekor qil", AZ: "xatırlatmanı ləğv et", EL: "ακύρωσε την υπενθύμιση", VI: "hủy lời nhắc"}[translator])
     assert said.text == translator("reminders.cancelled_repeat", what=what, repeat=expected_repeat)
     assert await reminders_of(database, person.id) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "spec", "said"),
+    [
+        ("hər cume axsami saat 9-da hesabatı göndər", "az", "weekly:TH", "hər cume axsami"),  # typed without ə ş ı
+        ("har oyning 5–kuni hisobotni yubor", "uz", "monthly_day:5", "har oyning 5–kuni"),  # an en dash
+        ("Straße: every Friday at 5", "en", "weekly:FR", "every Friday"),  # ß folds to two letters
+    ],
+)
+def test_repeats_are_read_as_the_nlu_folds_text_and_found_where_they_were_typed(text: str, language: str, spec: str, said: str) -> None:
+    found = recurrence.find(text, language)
+    assert found is not None and found.spec == spec
+    assert text[found.start : found.end] == said

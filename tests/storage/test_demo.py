@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from actions.stock_search import find_item
 from storage import demo, stock
 from storage.database import Database
 from storage.escalations import Escalation, EscalationStatus
@@ -101,8 +102,8 @@ async def test_the_demo_company_is_complete_consistent_and_seeded_only_once(data
         assert all(item.aliases and item.sku and item.unit and item.category for item in items)
         assert summary.locations >= 2 and 1 <= len(await stock.low_stock(session)) <= 10
         assert all(level.quantity > 0 for level in await session.scalars(select(StockLevel)))
-        assert (await stock.find_item(session, "hdmi cabel")).name == "HDMI cable"
-        assert (await stock.find_item(session, "A4 papers")).name == "A4 paper"
+        assert (await find_item(session, "hdmi cabel")).name == "HDMI cable"
+        assert (await find_item(session, "A4 papers")).name == "A4 paper"
 
         open_tickets = list(await session.scalars(select(Ticket).where(Ticket.status.in_(OPEN_STATUSES))))
         assert len(open_tickets) == summary.tickets >= 3

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from actions.stock_search import find_item
 from storage import importers, stock
 from storage.audit import AuditEntry
 from storage.database import Database
@@ -115,7 +116,7 @@ async def test_stock_sets_counted_quantities_and_records_the_difference(database
     report = await run(database, importers.import_stock, "stock.csv")
     assert (report.rows, report.created) == (3, 3)
     async with database.sessions() as session:
-        paper = await stock.find_item(session, "copy paper")
+        paper = await find_item(session, "copy paper")
         assert (paper.sku, paper.name, paper.unit, paper.aliases) == ("PAP-A4", "A4 paper", "ream", ["a4", "copy paper"])
         levels = {level.location.code: level for level in await stock.levels_of(session, paper)}
         assert (levels["SR-1"].quantity, levels["SR-1"].reorder_level, levels["WH-1"].quantity) == (40, 10, 300)
@@ -127,7 +128,7 @@ async def test_stock_sets_counted_quantities_and_records_the_difference(database
         keeper.set_roles([Role.STOCK_KEEPER])
         session.add(keeper)
         await session.flush()
-        hdmi = await stock.find_item(session, "hdmi cabel")
+        hdmi = await find_item(session, "hdmi cabel")
         shelf = await stock.get_location(session, "SR-1")
         await stock.reserve(session, keeper, hdmi, shelf, 2)
     recount = await run(database, importers.import_stock, "stock.csv")

@@ -1,4 +1,5 @@
-"""Stock rules on SQLite and PostgreSQL: typo-tolerant search, levels, movements, roles, and no overdraw under races."""
+"""Stock rules on SQLite and PostgreSQL: typo-tolerant search (actions/stock_search.py over storage's labels),
+levels, movements, roles, and no overdraw under races."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import func, select
 
+from actions.stock_search import find_item, search_items
 from storage import audit, stock
 from storage.database import Database
 from storage.errors import InsufficientStock, InvalidRequest, NotFound, PermissionDenied
@@ -26,7 +28,7 @@ CATALOG = [
     ("ACC-MOUSE", "Wireless mouse", ["mice", "computer mouse"]),
     ("ACC-KEYB", "Keyboard", []),
     ("BAT-AA", "AA batteries", ["double a battery"]),
-    ("PEN-BLUE", "Ballpoint pen", ["biro"]),
+    ("PEN-BLUE", "Ballpoint pen", ["biro", "qələm"]),
 ]
 
 Movement = Callable[..., Awaitable[StockLevel]]
@@ -97,12 +99,13 @@ async def movement_count(database: Database) -> int:
         ("biro", "Ballpoint pen"),
         ("cab-hdmi-2m", "HDMI cable"),
         ("battery", "AA batteries"),
+        ("qelem", "Ballpoint pen"),  # Azerbaijani typed without its letters: the NLU's folding, ə → e
     ],
 )
 async def test_find_item_tolerates_typos_case_plurals_and_aliases(database: Database, store: Store, query: str, name: str) -> None:
     async with database.sessions() as session:
-        assert (await stock.find_item(session, query)).name == name
-        matches = await stock.search_items(session, query)
+        assert (await find_item(session, query)).name == name
+        matches = await search_items(session, query)
     assert matches[0].item.name == name
     assert len({match.item.id for match in matches}) == len(matches)  # one entry per item
     assert [match.score for match in matches] == sorted((match.score for match in matches), reverse=True)
@@ -111,7 +114,7 @@ async def test_find_item_tolerates_typos_case_plurals_and_aliases(database: Data
 async def test_an_unknown_item_comes_with_did_you_mean_suggestions(database: Database, store: Store) -> None:
     async with database.sessions() as session:
         with pytest.raises(NotFound) as error:
-            await stock.find_item(session, "paper clips")
+            await find_item(session, "paper clips")
     assert error.value.code == "item_not_found"
     assert error.value.params["query"] == "paper clips" and error.value.params["suggestions"] == ["A4 paper"]
 
@@ -120,16 +123,16 @@ async def test_a_different_size_or_model_is_suggested_never_taken(database: Data
     # The catalogue has A4 paper only: "a3 paper" must not silently become A4.
     async with database.sessions() as session:
         with pytest.raises(NotFound) as error:
-            await stock.find_item(session, "a3 paper")
+            await find_item(session, "a3 paper")
         assert error.value.code == "item_not_found"
         assert error.value.params["suggestions"][0] == store.items["PAP-A4-500"].name
-        assert (await stock.find_item(session, "A4 papers")).sku == "PAP-A4-500"
+        assert (await find_item(session, "A4 papers")).sku == "PAP-A4-500"
 
 
 async def test_a_query_close_to_two_items_asks_which(database: Database, store: Store) -> None:
     async with database.sessions() as session:
         with pytest.raises(NotFound) as error:
-            await stock.find_item(session, "stapler remover")
+            await find_item(session, "stapler remover")
     assert error.value.code == "item_ambiguous"
     assert set(error.value.params["suggestions"][:2]) == {"Stapler", "Staples"}
 
@@ -137,9 +140,9 @@ async def test_a_query_close_to_two_items_asks_which(database: Database, store: 
 @pytest.mark.parametrize("query", ["weather in paris", "coffee machine", "projector", "i need a laptop", "usb stick", "", "?!"])
 async def test_unrelated_text_matches_nothing(database: Database, store: Store, query: str) -> None:
     async with database.sessions() as session:
-        assert await stock.search_items(session, query) == []
+        assert await search_items(session, query) == []
         with pytest.raises(NotFound) as error:
-            await stock.find_item(session, query)
+            await find_item(session, query)
     assert error.value.code == "item_not_found" and error.value.params["suggestions"] == []
 
 
