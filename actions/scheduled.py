@@ -17,14 +17,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.i18n import Translator
 from actions.replies import Reply
 from storage import outbox
 from storage.holidays import holidays_between
-from storage.outbox import OutboxMessage
 from storage.people import Employee
 from storage.schedules import QuietHours, Schedule, is_working_day, to_local, to_utc, zone_named
 
@@ -101,18 +99,17 @@ class JobContext:
         True if queued now. Unless `explicit`, a message due in the recipient's quiet hours waits for the morning."""
         if not recipient.active or len(key) > MAX_KEY:
             return False
-        if await self.session.scalar(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)) is not None:
-            return False
         moment = at or self.now
         if not explicit:
             moment = self.instant(recipient, self.policy.quiet.morning_after(self.local(recipient, moment)))
         for position, reply in enumerate(build(Translator(recipient.language))):
-            await outbox.enqueue(
-                self.session, recipient.id, reply.to_dict(), due_at=moment,
-                idempotency_key=key if position == 0 else f"{key}/{position}"[:MAX_KEY], live_key=reply.live_key,
-                looked_up=True,  # the key was free above; a later part's key is the key's own
+            part_key = key if position == 0 else f"{key}/{position}"[:MAX_KEY]
+            queued = await outbox.queue_once(
+                self.session, recipient.id, reply.to_dict(), due_at=moment, idempotency_key=part_key, live_key=reply.live_key
             )
-            self.queued += 1
+            if not queued and position == 0:  # a repeated firing: this key, and so its later parts, queued before
+                return False
+            self.queued += queued
         return True
 
 

@@ -564,6 +564,8 @@ async def test_a_broken_job_is_retried_later_without_holding_up_the_others(datab
     clock.now = MONDAY + timedelta(hours=2)
     firing = await Scheduler(database, jobs, clock=clock, name="one").run_once()
     assert firing.failed == [broken] and ok in [fired[0] for fired in firing.fired]
+    assert [message.payload["text"] for message in await messages(database, PERSONAL)] == ["⏰ Reminder: fine"]  # once
+    assert not (await schedule_row(database, ok)).active  # a one-off, done (the failed round's undo did not stick)
     row = await schedule_row(database, broken)
     assert (row.active, row.next_due, row.last_error) == (True, clock.now + timedelta(minutes=5), "RuntimeError: boom")
 

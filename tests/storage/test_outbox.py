@@ -69,6 +69,23 @@ async def test_simultaneous_enqueues_with_one_key_store_one_message(database: Da
     assert await count(database) == 1
 
 
+async def test_queue_once_queues_a_key_once_even_from_simultaneous_transactions(database: Database, company: Company) -> None:
+    async def queue(text: str, key: str) -> bool:
+        async with database.transaction() as session:
+            return await outbox.queue_once(session, company.alice.id, {"text": text}, due_at=NOW, idempotency_key=key, live_key="leave:7")
+
+    assert await queue("first", "digest:1:20261123T0400")
+    assert not await queue("again", "digest:1:20261123T0400")
+    assert sorted(await asyncio.gather(*(queue(f"copy {n}", "digest:1:20261124T0400") for n in range(4)))) == [False, False, False, True]
+    async with database.sessions() as session:
+        rows = list(await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+    assert [(row.payload["text"], row.status, row.kind, row.due_at, row.live_key, row.attempts) for row in rows] == [
+        ("first", OutboxStatus.PENDING, OutboxKind.SEND, NOW, "leave:7", 0),
+        (rows[1].payload["text"], OutboxStatus.PENDING, OutboxKind.SEND, NOW, "leave:7", 0),
+    ]
+    assert rows[1].payload["text"].startswith("copy ")
+
+
 async def test_only_due_messages_are_claimed(database: Database, company: Company) -> None:
     now_due = await enqueue(database, company.alice.id, "now", due_at=NOW)
     later = await enqueue(database, company.alice.id, "later", due_at=NOW + timedelta(hours=1))
