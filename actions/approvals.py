@@ -1,7 +1,9 @@
 """Approvals in chat: a manager (or HR) sees the leave requests waiting for them and approves or rejects them,
 by button (`leave:approve:<id>`, `leave:reject:<id>`) or by text ("approve 42", "reject 42 overlaps the audit"), or
-all at once ("approve all pending", "approve all from the sales team"): a confirmation lists them first, then each
-is approved through `decide`, as if one by one. Rejecting in bulk is not offered (a rejection deserves a reason).
+all at once ("approve all pending", "approve all from the sales team", "approve all from Bob"): a confirmation lists
+them first, then each is approved through `decide`, as if one by one. A "from" naming no team and no one whose
+requests wait is answered with who does have some, never taken to mean everyone. Rejecting in bulk is not offered
+(a rejection deserves a reason).
 
 The requester's `leave:cancel:<id>` button is answered by `actions.leave`.
 """
@@ -158,20 +160,64 @@ async def _named_department(ctx: ActionContext) -> str | None:
     return named[0] if len(named) == 1 else None
 
 
+MAX_NAMED = 60
+
+
+def _table_words(key: str) -> frozenset[str]:
+    return frozenset(word for phrase in keyword_table(key).phrases for word in phrase)
+
+
+def _named_after_from(ctx: ActionContext) -> str:
+    """Whose requests the message names after "from" ("approve all from the zebra team" → "the zebra team"), as
+    typed; "" when it names no one in particular ("from my team") or has no "from"."""
+    markers, anyone = _table_words("approvals.keywords.from"), _table_words("approvals.keywords.anyone_of_mine")
+    tokens = ctx.message.text.split()
+    starts = [at for at, token in enumerate(tokens) if markers.intersection(words_of(token))]
+    if not starts:
+        return ""
+    named = tokens[starts[0] + 1 :]
+    if all(word in anyone for token in named for word in words_of(token)):
+        return ""
+    said = " ".join(named).strip(COMMENT_TRIM + "?!\"'«»“”")
+    return said if len(said) <= MAX_NAMED else said[: MAX_NAMED - 1] + "…"  # echoed back: not a whole long message
+
+
+def _is_named(name: str, said: list[str]) -> bool:
+    """Whether the words name this person: their full name or their first name."""
+    full = tuple(words_of(name))
+    return bool(full) and Keywords((full, full[:1])).count(said) > 0
+
+
+def _who_is_waiting(requesters: list[Employee]) -> str:
+    """Each person once, with their team where they have one: "Alice Able (Sales), Bob Baker"."""
+    shown = dict.fromkeys(f"{who.name} ({who.department})" if who.department else who.name for who in requesters)
+    return ", ".join(shown)
+
+
 async def _offer_bulk(ctx: ActionContext) -> None:
     waiting = await leave.pending_for(ctx.session, ctx.employee)
     team = await _named_department(ctx)
+    named = _named_after_from(ctx) if team is None else ""
+    requesters: dict[int, Employee] = {}  # by request id, read only when the message says whose requests
+    for request in waiting if team is not None or named else ():
+        requester = await ctx.session.get(Employee, request.employee_id)
+        assert requester is not None
+        requesters[request.id] = requester
+    person = ""
     if team is not None:
-        in_team = []
-        for request in waiting:
-            requester = await ctx.session.get(Employee, request.employee_id)
-            if requester is not None and requester.department == team:
-                in_team.append(request)
-        waiting = in_team
+        waiting = [request for request in waiting if requesters[request.id].department == team]
+    elif named and waiting:
+        said = words_of(named)
+        theirs = [request for request in waiting if _is_named(requesters[request.id].name, said)]
+        if not theirs:  # a name nobody waiting has: never taken to mean everyone
+            ctx.say("approvals.bulk_nobody_named", named=named, who=_who_is_waiting(list(requesters.values())))
+            return
+        waiting = theirs
+        person = ", ".join(dict.fromkeys(requesters[request.id].name for request in theirs))
     if not waiting:
         ctx.say("approvals.bulk_none_from" if team is not None else "approvals.none", team=team or "")
         return
-    ctx.start_form(BULK_FORM, request_ids=[request.id for request in waiting[:MAX_BULK]], team=team or "")
+    ctx.start_form(BULK_FORM, request_ids=[request.id for request in waiting[:MAX_BULK]], team=team or "", person=person)
 
 
 class BulkApproveForm(Form):
@@ -189,9 +235,14 @@ class BulkApproveForm(Form):
 
     async def confirm(self, ctx: ActionContext) -> None:
         ids = [int(value) for value in ctx.slots["request_ids"]]
-        team = str(ctx.slots.get("team") or "")
+        team, person = str(ctx.slots.get("team") or ""), str(ctx.slots.get("person") or "")
         count = ctx.t.number(len(ids))
-        lines = [ctx.t("approvals.bulk_confirm_team", count=count, team=team) if team else ctx.t("approvals.bulk_confirm", count=count)]
+        if team:
+            lines = [ctx.t("approvals.bulk_confirm_team", count=count, team=team)]
+        elif person:
+            lines = [ctx.t("approvals.bulk_confirm_person", count=count, name=person)]
+        else:
+            lines = [ctx.t("approvals.bulk_confirm", count=count)]
         for request_id in ids:
             request = await leave.get_request(ctx.session, request_id)
             name = await leave_chat.name_of(ctx.session, request.employee_id)

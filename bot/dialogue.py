@@ -48,6 +48,14 @@ NOT_LINKED = "core.not_linked"
 CONTROL_INTENTS = frozenset({"affirm", "deny", "cancel"})
 
 
+def _in_place_of_the_question(replies: list[Reply], answered: int) -> None:
+    """The first reply to a form's button (`replies[answered]`) replaces the question that carried it, so its
+    buttons, answered now, can't be pressed again. The router leaves a message with live buttons alone (deciding
+    its record edits it), whatever this says."""
+    if answered < len(replies):
+        replies[answered] = replace(replies[answered], replaces_source=True)
+
+
 class Parser(Protocol):
     def parse(self, text: str, *, today: date | None = None, language_hint: str | None = None) -> dict[str, Any]: ...
 
@@ -405,17 +413,21 @@ class Dialogue:
                 return
             form = self.routes.forms[frame["name"]]
             self._with_slots(ctx, frame)
+            answered = len(ctx.replies)
             if press.yes:
                 await self._submit(ctx, state, form, frame)
             else:
                 await self._close_form(ctx, state, said="core.form_not_done")
+            _in_place_of_the_question(ctx.replies, answered)
         elif isinstance(press, SlotChoice):
             chosen = offered_choice(frame, press) if frame is not None else None
             if frame is None or chosen is None:
                 ctx.say_stale_button()
                 return
             self._with_slots(ctx, frame)
+            answered = len(ctx.replies)
             await self._advance(ctx, state, self.routes.forms[frame["name"]], frame, chosen)
+            _in_place_of_the_question(ctx.replies, answered)
         elif isinstance(press, IntentShortcut):
             if not self._may_open(press.intent):
                 ctx.say_stale_button()

@@ -266,6 +266,8 @@ async def test_a_leave_request_approved_by_the_managers_inline_button(running: R
     question = next(sent for sent in running.telegram.sent_to(ALICE) if sent.buttons)
     yes = callback(ALICE, question, "Yes")
     await deliver(running, yes, mode)
+    await until(lambda: question.reply_markup is None)  # the answer took the place of the Yes/No, now stale
+    assert question.edits == 1 and "is filed" in question.text
 
     await until(lambda: any(sent.buttons for sent in running.telegram.sent_to(MARIA)))
     asked = next(sent for sent in running.telegram.sent_to(MARIA) if sent.buttons)
@@ -283,7 +285,7 @@ async def test_a_leave_request_approved_by_the_managers_inline_button(running: R
         return [row.incoming for row in rows if row.incoming["payload"]]
 
     pressed_yes, pressed_approve = await in_database(running.database_url, presses)
-    assert (pressed_yes["text"], pressed_yes["payload"], pressed_yes["source"]) == ("Yes", question.button("Yes")["callback_data"], f"{ALICE}:{question.message_id}")
+    assert (pressed_yes["text"], pressed_yes["payload"], pressed_yes["source"]) == ("Yes", yes["callback_query"]["data"], f"{ALICE}:{question.message_id}")
     assert (pressed_approve["user_id"], pressed_approve["private"], pressed_approve["source"]) == (str(MARIA), True, f"{MARIA}:{asked.message_id}")
 
 

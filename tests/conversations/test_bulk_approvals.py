@@ -98,3 +98,41 @@ async def test_someone_with_nothing_to_decide_is_told_so(chat: Chat, company: Co
     said = await chat.say(company.alice, "approve all pending")
     assert said.text == "Nothing is waiting for your decision right now."
     assert not said.buttons
+
+
+async def test_approve_all_from_a_name_nobody_waiting_has_approves_nothing_and_says_who_waits(
+    chat: Chat, company: Company, database: Database
+) -> None:
+    async with database.transaction() as session:
+        await session.execute(update(Employee).where(Employee.id == company.bob.id).values(department="Sales"))
+    alices = await file_leave(database, company.alice, date(2026, 12, 14), date(2026, 12, 18))
+    bobs = await file_leave(database, company.bob, date(2026, 12, 1), date(2026, 12, 4))
+
+    said = await chat.say(company.manager, "approve all from the zebra team")
+    assert said.text == EN("approvals.bulk_nobody_named", named="the zebra team", who="Alice Able (Test), Bob Baker (Sales)")
+    assert not said.buttons and "#" not in said.text  # no list of requests to say yes to
+    said = await chat.say(company.manager, "одобри все заявки от Зины")
+    assert said.text == RU("approvals.bulk_nobody_named", named="Зины", who="Alice Able (Test), Bob Baker (Sales)")
+    said = await chat.say(company.manager, "да")
+    assert said.text == RU("core.nothing_to_confirm")
+
+    assert (await request_row(database, alices.id)).status is LeaveStatus.PENDING
+    assert (await request_row(database, bobs.id)).status is LeaveStatus.PENDING
+
+
+async def test_approve_all_from_one_person_lists_only_theirs_and_from_my_team_means_everyone(
+    chat: Chat, company: Company, database: Database
+) -> None:
+    alices = await file_leave(database, company.alice, date(2026, 12, 14), date(2026, 12, 18))
+    bobs = await file_leave(database, company.bob, date(2026, 12, 1), date(2026, 12, 4))
+
+    said = await chat.say(company.manager, "approve all requests from Bob")
+    assert said.text.startswith(EN("approvals.bulk_confirm_person", count="1", name="Bob Baker"))
+    assert EN("approvals.item", name="Bob Baker", **describe(EN, bobs)) in said.text and "Alice" not in said.text
+    await chat.press(company.manager, "Yes")
+    assert (await request_row(database, bobs.id)).status is LeaveStatus.APPROVED
+    assert (await request_row(database, alices.id)).status is LeaveStatus.PENDING
+
+    said = await chat.say(company.manager, "approve all pending requests from my team")
+    assert said.text.startswith(EN("approvals.bulk_confirm", count="1"))
+    assert "Alice Able" in said.text

@@ -13,16 +13,20 @@ from sqlalchemy import func, select
 from actions.i18n import Translator
 from actions.leave import span
 from actions.payloads import FormAnswer, SlotChoice, decode, decode_as
+from actions.replies import Reply
+from bot.messages import Incoming
+from bot.router import Receipt
 from storage import leave
 from storage.database import Database
 from storage.leave import LeaveBalance, LeaveRequest, LeaveStatus
 from storage.people import Employee
-from tests.conversations.conftest import Chat, Said
+from tests.channels.recording import Message
+from tests.conversations.conftest import Chat, Said, private_chat
 from tests.factories import Company
 
 TODAY = date(2026, 11, 23)
 # Dates in expected texts come from the same formatter, so a CLDR update changes both sides alike.
-RU, EL = Translator("ru"), Translator("el")
+EN, RU, EL = Translator("en"), Translator("ru"), Translator("el")
 
 
 async def requests_of(database: Database, employee: Employee) -> list[LeaveRequest]:
@@ -207,6 +211,56 @@ async def test_insufficient_balance_is_refused_and_nothing_filed(chat: Chat, com
     assert "Study leave, Tue 1 Dec – Fri 4 Dec: 3 working days." in said.text
     assert "7 days will be left." in said.text
     assert await requests_of(database, company.alice) == []
+
+
+# --- answering a form's buttons -------------------------------------------------------------------------------------
+
+
+def shown_with(chat: Chat, who: Employee, label: str) -> Message:
+    """The last message in this person's private chat that was sent with a button `label`."""
+    return [m for m in chat.channel.sent if m.address.chat_id == private_chat(who) and label in {b.label for b in m.reply.buttons}][-1]
+
+
+async def press_on(chat: Chat, who: Employee, message: Message, label: str) -> Receipt:
+    """Press a button of that very message, as a platform reports it: with the message's reference as the source."""
+    [button] = [b for b in message.reply.buttons if b.label == label]
+    incoming = Incoming("console", private_chat(who), who.email, private=True, text=label, payload=button.payload,
+                        at=chat.now, source=message.reference)
+    return await chat.router().receive(incoming, chat.channel)
+
+
+async def test_the_answer_to_yes_takes_the_place_of_the_question_and_a_second_press_files_nothing(
+    chat: Chat, company: Company, database: Database
+) -> None:
+    await chat.say(company.alice, "annual leave from 14 to 18 December")
+    question = shown_with(chat, company.alice, "Yes")
+
+    receipt = await press_on(chat, company.alice, question, "Yes")
+    [request] = await requests_of(database, company.alice)
+    answer = receipt.sent[0]
+    assert answer.reply.replaces_source and answer.reference == question.reference
+    now_reads = chat.channel.current[question.reference].reply
+    assert now_reads.buttons == () and f"request #{request.id} for annual leave" in now_reads.text
+
+    again = await press_on(chat, company.alice, question, "Yes")  # a phone that missed the edit
+    assert [reply.text for reply in again.replies] == [EN("core.button_expired")]
+    assert not again.replies[0].replaces_source and chat.channel.current[question.reference].reply == now_reads
+    assert len(await requests_of(database, company.alice)) == 1
+
+
+async def test_the_answer_to_no_or_to_a_choice_takes_the_place_of_the_question(chat: Chat, company: Company, database: Database) -> None:
+    await chat.say(company.alice, "I need sick leave tomorrow")
+    question = shown_with(chat, company.alice, "No")
+    await press_on(chat, company.alice, question, "No")
+    assert chat.channel.current[question.reference].reply == Reply(EN("core.form_not_done"), replaces_source=True)
+    assert await requests_of(database, company.alice) == []
+
+    await chat.say(company.alice, "I need a day off")
+    kinds = shown_with(chat, company.alice, "Annual leave")
+    receipt = await press_on(chat, company.alice, kinds, "Annual leave")
+    now_reads = chat.channel.current[kinds.reference].reply
+    assert now_reads == receipt.replies[0] and now_reads.buttons == ()
+    assert "For which days do you need annual leave?" in now_reads.text
 
 
 # --- balance and status -------------------------------------------------------------------------------------------
