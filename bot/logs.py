@@ -20,8 +20,9 @@ from storage.redaction import REDACTED, redact_secrets
 __all__ = ["JsonFormatter", "RedactingFilter", "configure_logging", "redact_secrets"]
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-QUIET_LOGGERS = ("httpx", "httpcore")
-"""HTTP clients that log request URLs (with tokens in them) at INFO."""
+QUIET_LOGGERS = ("httpx", "httpcore", "apscheduler")
+"""HTTP clients that log request URLs (with tokens in them) at INFO, and APScheduler, which logs every run of the
+scheduler's timer (bot/scheduler.py: a round every few seconds) at INFO."""
 MIN_SECRET_LENGTH = 8
 """Configured secret values shorter than this are not searched for (they would blank out ordinary words)."""
 

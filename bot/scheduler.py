@@ -121,7 +121,6 @@ class Scheduler(PollingWorker):
         self._stop = stop
         timer = AsyncIOScheduler(
             timezone=UTC,
-            logger=log,
             # The round decides itself whether to run (`_tick`): APScheduler must not skip a run with a warning.
             job_defaults={"coalesce": True, "max_instances": 2, "misfire_grace_time": None},
         )
