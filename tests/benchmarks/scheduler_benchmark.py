@@ -1,14 +1,15 @@
-"""The scheduler: what firing due reminders costs us, and how fast they reach people — Telegram's limits, not our code.
+"""The scheduler: what firing due reminders costs us, and how fast they reach people — the platforms' limits, not our code.
 
 Run: ``python tests/benchmarks/scheduler_benchmark.py [--reminders 2000] [--people 500]
-[--database-url sqlite|postgresql://…] [--deliver-seconds 5] [--batch 20]`` (``--database-url`` may be repeated: one
-row per database). The defaults are a short run (under a minute on SQLite); the issue's size,
+[--database-url sqlite|postgresql://…] [--deliver-seconds 5] [--batch 20] [--platform telegram|slack]``
+(``--database-url`` may be repeated: rows per database; ``--platform`` too: delivery through those, by default
+Telegram then Slack). The defaults are a short run (under a minute per database); the issue's size,
 ``--reminders 100000 --people 5000``, takes some ten minutes per database on a 2-core machine: run it on a quiet one.
 
 Set-up (not measured): a fresh database (a SQLite file in a temporary directory, or a fresh schema of a loopback
 PostgreSQL server, dropped afterwards), migrated, seeded with the demo company plus staff cloned from it up to
-`--people`, each linked to a Telegram user id; `--reminders` personal reminders (the kind "remind me at …" stores)
-spread evenly over them, all due a minute ago, as after a Monday 09:00 burst or a restart.
+`--people`, each linked to a Telegram user id and a Slack user id; `--reminders` personal reminders (the kind
+"remind me at …" stores) spread evenly over them, all due a minute ago, as after a Monday 09:00 burst or a restart.
 
 Measured, enqueue: the real `bot.scheduler.Scheduler` (personal reminders only, so the assistant's own sweeps don't
 mix in) takes the lease and fires rounds of 200 until nothing is due; each reminder becomes one outbox message under
@@ -23,6 +24,18 @@ private chat within a second with 429), for `--deliver-seconds` with PTB's `AIOR
 messages/s per bot), then as long again with it off, on what is left of the same outbox: messages delivered a
 second, 429s from the fake, and our CPU per message. With the limiter on, delivery runs at the platform's limit;
 off, what our code manages on this machine, which Telegram would answer with 429s.
+
+Then Slack, for `--deliver-seconds` on what is left of the outbox: the same worker with the real `SlackChannel`
+(slack_sdk's AsyncWebClient with its retry handlers, as the service builds it) against the fake Web API of
+tests/benchmarks/slack_benchmark.py, in a process of its own. Nobody has written to the assistant, so each
+person's first message opens their direct message (`conversations.open`, the channel kept on their identity for
+the next ones), and each delivery queues an App Home refresh in the inbox, as in the service. The fake keeps to
+Slack's limit for `chat.postMessage`, about one message a second per channel with short bursts (3 here),
+refusing more with 429 and `Retry-After`, which slack_sdk waits for and sends again (a third refusal in a row
+is left to the worker: "retried later"). The reminders are spread over `--people` direct messages, so that limit
+is not what bounds the row: it shows what our code manages, with the 429s it met. Slack also keeps a
+workspace-wide limit on posting, with no figure in its rate-limit guide; the fake has none, so at the rates this
+row shows real Slack may well answer with 429s of its own.
 """
 
 from __future__ import annotations
@@ -33,9 +46,12 @@ import logging
 import multiprocessing
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
@@ -44,6 +60,9 @@ import aiohttp  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
 from actions import default_jobs  # noqa: E402
+from bot.channels.base import Channel  # noqa: E402
+from bot.channels.slack import SlackChannel  # noqa: E402
+from bot.channels.slack.web import sdk_log, web_client  # noqa: E402
 from bot.delivery import DeliveryWorker  # noqa: E402
 from bot.scheduler import Scheduler  # noqa: E402
 from storage import migrate, people  # noqa: E402
@@ -53,17 +72,26 @@ from storage.demo import seed_demo  # noqa: E402
 from storage.outbox import OutboxMessage, OutboxStatus  # noqa: E402
 from storage.people import Employee  # noqa: E402
 from storage.schedules import PERSONAL, Schedule, WorkingDays  # noqa: E402
-from tests.benchmarks import host  # noqa: E402
+from tests.benchmarks import host, slack_benchmark, telegram_benchmark  # noqa: E402
 from tests.benchmarks.conversation_benchmark import check_databases, markdown  # noqa: E402
-from tests.benchmarks.slack_benchmark import database_for  # noqa: E402
-from tests.benchmarks.telegram_benchmark import FakeReport, bench_count, channel_for, fake_process, user_id  # noqa: E402
+from tests.benchmarks.slack_benchmark import database_for, fake_slack_process, slack_user  # noqa: E402
+from tests.benchmarks.telegram_benchmark import channel_for, fake_process, user_id  # noqa: E402
+from tests.channels import slack_fake  # noqa: E402
 
 SCHEDULER_BATCH = 200
 INSERT_CHUNK = 5_000
+TELEGRAM, SLACK = "telegram", "slack"
+PLATFORMS = (TELEGRAM, SLACK)
+FAKE_SERVERS: dict[str, tuple[Callable[..., None], tuple[object, ...]]] = {
+    TELEGRAM: (fake_process, ()),
+    SLACK: (fake_slack_process, ({}, 0.0)),
+}
+"""Each platform's fake, served in a process of its own, and its arguments after the pipe (Slack's: no profile
+emails, as nothing here looks people up, and no added round trip)."""
 
 
 async def prepare(url: str, people_count: int, reminders: int) -> None:
-    """Migrate, seed, clone staff up to `people_count` (each linked to Telegram), and store `reminders` due ones."""
+    """Migrate, seed, clone staff up to `people_count` (each linked to Telegram and Slack), and store `reminders` due ones."""
     database = Database(url)
     try:
         await migrate.upgrade(database)
@@ -82,6 +110,7 @@ async def prepare(url: str, people_count: int, reminders: int) -> None:
             await session.flush()
             for n, employee in enumerate(staff[:people_count]):
                 await people.link_identity(session, employee, people.Platform.TELEGRAM, str(user_id(n)))
+                await people.link_identity(session, employee, people.Platform.SLACK, slack_user(n))
             owners = [(employee.id, employee.timezone) for employee in staff[:people_count]]
         due = now - timedelta(minutes=1)
         rows = [
@@ -137,6 +166,7 @@ async def enqueue(backend: str, url: str, reminders: int) -> EnqueueRow:
 @dataclass(frozen=True)
 class DeliveryRow:
     backend: str
+    platform: str
     limiter: str
     delivered: int
     seconds: float
@@ -149,32 +179,65 @@ class DeliveryRow:
         return self.delivered / self.seconds if self.seconds else float("nan")
 
 
-async def deliver(backend: str, url: str, api_url: str, file_url: str, seconds: float, batch: int) -> list[DeliveryRow]:
-    database = Database(url)
+FakeCounts = Callable[[], Awaitable[dict[str, int]]]
+"""The fake's `bench.count`: messages taken ("count") and refused with 429 ("limited") so far."""
+
+
+async def timed_delivery(database: Database, backend: str, platform: str, channel: Channel, limiter: str,
+                         counts: FakeCounts, seconds: float, batch: int) -> DeliveryRow:
+    """Delivery rounds through `channel` until `seconds` have passed or the outbox is empty."""
+    worker = DeliveryWorker(database, {platform: channel}, batch_size=batch, name="bench-delivery")
+    before = (await counts())["limited"]
+    delivered = retried = 0
+    wall, cpu = time.perf_counter(), time.process_time()
+    while time.perf_counter() - wall < seconds:
+        done = await worker.run_once()
+        delivered, retried = delivered + len(done.delivered), retried + len(done.retried)
+        if not done.claimed:
+            break
+    took, cpu_ms = time.perf_counter() - wall, (time.process_time() - cpu) * 1000
+    limited = (await counts())["limited"] - before
+    return DeliveryRow(backend, platform, limiter, delivered, took, limited, retried, cpu_ms)
+
+
+async def through_telegram(database: Database, backend: str, fake: tuple[str, str], seconds: float, batch: int) -> list[DeliveryRow]:
+    """PTB's rate limiter on, then off, on what is left of the outbox."""
+    api_url, file_url = fake
     rows = []
+    async with aiohttp.ClientSession() as http:
+        for rate_limited in (True, False):
+            channel = channel_for(api_url, file_url, rate_limited=rate_limited)
+            try:
+                await channel.identity.me()
+                limiter = "PTB limiter on" if rate_limited else "PTB limiter OFF"
+                counts = partial(telegram_benchmark.bench_count, http, api_url)
+                rows.append(await timed_delivery(database, backend, TELEGRAM, channel, limiter, counts, seconds, batch))
+            finally:
+                await channel.close()
+    return rows
+
+
+async def through_slack(database: Database, backend: str, fake_url: str, seconds: float, batch: int) -> list[DeliveryRow]:
+    channel = SlackChannel(web_client(slack_fake.TOKEN, fake_url))
+    sdk_log.setLevel(logging.WARNING)  # "A retry handler found: …" on every 429: counted instead
     try:
+        await channel.workspace()  # auth.test: the pooled connection open before the clock starts
         async with aiohttp.ClientSession() as http:
-            for rate_limited in (True, False):
-                channel = channel_for(api_url, file_url, rate_limited=rate_limited)
-                try:
-                    await channel.identity.me()
-                    worker = DeliveryWorker(database, {"telegram": channel}, batch_size=batch, name="bench-delivery")
-                    before = (await bench_count(http, api_url))["limited"]
-                    delivered = retried = 0
-                    wall, cpu = time.perf_counter(), time.process_time()
-                    while time.perf_counter() - wall < seconds:
-                        done = await worker.run_once()
-                        delivered, retried = delivered + len(done.delivered), retried + len(done.retried)
-                        if not done.claimed:
-                            break
-                    took, cpu_ms = time.perf_counter() - wall, (time.process_time() - cpu) * 1000
-                    limited = (await bench_count(http, api_url))["limited"] - before
-                    rows.append(DeliveryRow(backend, "on" if rate_limited else "OFF", delivered, took, limited, retried, cpu_ms))
-                finally:
-                    await channel.close()
+            counts = partial(slack_benchmark.bench_count, http, fake_url)
+            return [await timed_delivery(database, backend, SLACK, channel, "slack_sdk retries 429s", counts, seconds, batch)]
+    finally:
+        await channel.close()
+
+
+async def deliver(backend: str, url: str, platform: str, fake: Any, seconds: float, batch: int) -> list[DeliveryRow]:
+    database = Database(url)
+    try:
+        through = through_telegram if platform == TELEGRAM else through_slack
+        rows = await through(database, backend, fake, seconds, batch)
         async with database.sessions() as session:
             delivered_total = await session.scalar(
-                select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == OutboxStatus.DELIVERED)
+                select(func.count()).select_from(OutboxMessage)
+                .where(OutboxMessage.status == OutboxStatus.DELIVERED, OutboxMessage.platform == platform)
             )
         assert delivered_total == sum(row.delivered for row in rows), "every delivery recorded once"
         return rows
@@ -182,16 +245,17 @@ async def deliver(backend: str, url: str, api_url: str, file_url: str, seconds: 
         await database.dispose()
 
 
-def run_delivery(backend: str, url: str, seconds: float, batch: int) -> list[DeliveryRow]:
+def run_delivery(backend: str, url: str, platform: str, seconds: float, batch: int) -> list[DeliveryRow]:
+    """Deliver through `platform`'s channel against its fake, served by a process of its own."""
+    serve, serve_args = FAKE_SERVERS[platform]
     context = multiprocessing.get_context("spawn")
     ours, theirs = context.Pipe()
-    fake = context.Process(target=fake_process, args=(theirs,), name="fake telegram")
+    fake = context.Process(target=serve, args=(theirs, *serve_args), name=f"fake {platform}")
     fake.start()
     try:
-        api_url, file_url = ours.recv()
-        rows = asyncio.run(deliver(backend, url, api_url, file_url, seconds, batch))
+        rows = asyncio.run(deliver(backend, url, platform, ours.recv(), seconds, batch))
         ours.send("stop")
-        report: FakeReport = ours.recv()
+        report: telegram_benchmark.FakeReport | slack_benchmark.FakeReport = ours.recv()
         assert len(report.arrivals) == sum(row.delivered for row in rows), "the fake got each delivered message once"
     finally:
         fake.join(timeout=10)
@@ -209,9 +273,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="`sqlite` (a temporary file) or a loopback postgresql:// URL (a fresh schema); repeatable")
     parser.add_argument("--deliver-seconds", type=float, default=5.0, help="length of each delivery phase (limiter on, then off)")
     parser.add_argument("--batch", type=int, default=20, help="the delivery worker's batch (the service's default)")
+    parser.add_argument("--platform", action="append", dest="platforms", choices=PLATFORMS,
+                        help="deliver through this platform's channel; repeatable [default: telegram, then slack]")
     parser.add_argument("--skip-delivery", action="store_true")
     args = parser.parse_args(argv)
     args.databases = args.databases or ["sqlite"]
+    args.platforms = list(dict.fromkeys(args.platforms or PLATFORMS))
     if args.reminders < 1 or args.people < 1 or args.deliver_seconds <= 0 or args.batch < 1:
         parser.error("--reminders, --people, --deliver-seconds and --batch must be positive")
     check_databases(parser, args.databases)
@@ -230,19 +297,21 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(prepare(url, args.people, args.reminders))
             enqueued.append(asyncio.run(enqueue(backend, url, args.reminders)))
             if not args.skip_delivery:
-                delivered.extend(run_delivery(backend, url, args.deliver_seconds, args.batch))
+                for platform in args.platforms:
+                    delivered.extend(run_delivery(backend, url, platform, args.deliver_seconds, args.batch))
     print(f"\nEnqueue: {args.reminders} due personal reminders of {args.people} people, the leader firing rounds of {SCHEDULER_BATCH}")
     print(markdown(
         ("database", "queued", "seconds", "reminders/s", "CPU ms per reminder (target < 1)"),
         [(row.backend, str(row.queued), f"{row.seconds:.1f}", f"{row.rate:.0f}", f"{row.cpu_per_reminder_ms:.2f}") for row in enqueued],
     ))
     if delivered:
-        print(f"\nDelivery: DeliveryWorker + TelegramChannel against the fake Bot API, {args.deliver_seconds:g} s per row "
-              f"(batches of {args.batch}; the fake allows one message a second per chat)")
+        print(f"\nDelivery: DeliveryWorker + the platform's channel against its fake API, {args.deliver_seconds:g} s per row at "
+              f"most, on what is left of the outbox (batches of {args.batch}; the Telegram fake allows one message a second "
+              f"per chat, the Slack fake one a second per channel after a burst of {slack_benchmark.PER_CHANNEL_BURST:g})")
         print(markdown(
-            ("database", "PTB rate limiter", "delivered", "seconds", "messages/s", "429s", "retried later", "CPU ms per message"),
-            [(row.backend, row.limiter, str(row.delivered), f"{row.seconds:.1f}", f"{row.rate:.1f}", str(row.limited), str(row.retried),
-              f"{row.cpu_ms / row.delivered:.2f}" if row.delivered else "-") for row in delivered],
+            ("database", "platform", "rate limiting", "delivered", "seconds", "messages/s", "429s", "retried later", "CPU ms per message"),
+            [(row.backend, row.platform, row.limiter, str(row.delivered), f"{row.seconds:.1f}", f"{row.rate:.1f}", str(row.limited),
+              str(row.retried), f"{row.cpu_ms / row.delivered:.2f}" if row.delivered else "-") for row in delivered],
         ))
     return 0
 

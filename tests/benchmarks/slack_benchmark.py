@@ -11,7 +11,9 @@ Three processes on this machine:
   demo company plus more staff cloned from it, `--users` of them linked to Slack user ids;
 - a fake Slack Web API (tests/channels/slack_fake.py) runs in a process of its own, as Slack runs elsewhere: its
   CPU is not the service's, and its requests don't queue on the service's event loop. It notes when it takes
-  each `chat.postMessage` (after `--slack-delay-ms`, which stands for slack.com's round trip; 0 by default);
+  each `chat.postMessage` (after `--slack-delay-ms`, which stands for slack.com's round trip; 0 by default) and,
+  as Slack does, posts about one message a second per channel (bursts of up to 3), refusing more with 429 and
+  `Retry-After` (counted; slack_sdk's retry handler waits and sends it again);
 - a load generator (aiohttp) sends signed Events API requests, exactly as Slack signs them (v0 HMAC-SHA256 of
   ``v0:{timestamp}:{body}``), as direct messages from many people: short, realistic messages in each person's
   language, every one answered by one message (greetings, help, balances, tickets, stock, thanks).
@@ -52,6 +54,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import multiprocessing
 import random
 import shutil
@@ -100,6 +103,10 @@ SLACK_PATIENCE_S = 3.0
 """Slack counts an event not acknowledged within 3 s as failed and delivers it again."""
 CLIENT_TIMEOUT_S = 10.0
 DRAIN_TIMEOUT_S = 120.0
+PER_CHANNEL_SECONDS = 1.0
+PER_CHANNEL_BURST = 3.0
+"""Slack's limit for chat.postMessage: "1 message per second to a specific channel", with short bursts allowed
+(how short it doesn't say: 3 here)."""
 LANGUAGES = ("en", "ru", "uz", "az", "el", "vi")
 
 MESSAGES: dict[str, tuple[str, ...]] = {
@@ -131,29 +138,49 @@ def dm_channel(n: int) -> str:
 
 class TimedSlack(FakeSlack):
     """FakeSlack that notes when each `chat.postMessage` arrives (`time.monotonic()`: one clock for every process
-    on the host) and answers `bench.count` (how many arrived) so the generator can wait for the warm-up's replies."""
+    on the host), keeps to Slack's posting limit per channel (a token bucket: PER_CHANNEL_BURST messages at once,
+    then one every PER_CHANNEL_SECONDS; more is refused with 429, `ratelimited` and `Retry-After`, and counted) and
+    answers `bench.count` (how many arrived, how many were refused) so the generator can wait for the warm-up's replies."""
 
     def __init__(self, delay: float = 0.0) -> None:
         super().__init__()
         self.delay = delay
         self.arrivals: list[tuple[str, float]] = []
+        self.limited = 0
+        self._allowance: dict[str, tuple[float, float]] = {}
+        """Channel → (messages it may post now, when that was worked out)."""
 
     async def _handle(self, request: web.Request) -> web.Response:
-        if self.delay and request.match_info["method"] != "bench.count":
+        method = request.match_info["method"]
+        if self.delay and method != "bench.count":
             await asyncio.sleep(self.delay)  # the round trip to slack.com and its own work, from a real install
+        if method == "chat.postMessage":
+            wait = self._wait_to_post(str((await self._arguments(request)).get("channel")), time.monotonic())
+            if wait:
+                self.limited += 1
+                return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": str(math.ceil(wait))})
         return await super()._handle(request)
+
+    def _wait_to_post(self, channel: str, now: float) -> float:
+        """0 if the channel may post now (which uses up one of its messages), else the seconds until it may."""
+        allowed, at = self._allowance.get(channel, (PER_CHANNEL_BURST, now))
+        allowed = min(PER_CHANNEL_BURST, allowed + (now - at) / PER_CHANNEL_SECONDS)
+        self._allowance[channel] = (allowed - 1 if allowed >= 1 else allowed, now)
+        return 0.0 if allowed >= 1 else (1 - allowed) * PER_CHANNEL_SECONDS
 
     def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         self.arrivals.append((str(args["channel"]), time.monotonic()))
         return super()._chat_postMessage(args)
 
     def _bench_count(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"count": len(self.arrivals)}
+        return {"count": len(self.arrivals), "limited": self.limited}
 
 
 @dataclass(frozen=True)
 class FakeReport:
     arrivals: list[tuple[str, float]]
+    limited: int
+    """`chat.postMessage` calls refused with 429."""
     cpu: list[tuple[float, float]]
     """(monotonic, process CPU seconds) samples."""
 
@@ -169,7 +196,7 @@ async def _serve_fake(connection: Connection, emails: dict[str, str], delay: flo
         slack.emails.update(emails)
         connection.send(slack.url)
         await asyncio.to_thread(connection.recv)  # "stop"
-        connection.send(FakeReport(slack.arrivals, cpu))
+        connection.send(FakeReport(slack.arrivals, slack.limited, cpu))
 
 
 @asynccontextmanager
@@ -310,11 +337,17 @@ async def wait_for_replies(session: aiohttp.ClientSession, fake_url: str, expect
     """Until the fake has received `expected` replies, or DRAIN_TIMEOUT_S passed."""
     deadline = time.monotonic() + DRAIN_TIMEOUT_S
     while time.monotonic() < deadline:
-        async with session.post(f"{fake_url}bench.count", headers={"Authorization": f"Bearer {TOKEN}"}) as response:
-            if (await response.json())["count"] >= expected:
-                return
+        if (await bench_count(session, fake_url))["count"] >= expected:
+            return
         await asyncio.sleep(0.05)
     raise RuntimeError(f"the warm-up's {expected} replies did not all reach the fake in {DRAIN_TIMEOUT_S:.0f} s")
+
+
+async def bench_count(session: aiohttp.ClientSession, fake_url: str) -> dict[str, int]:
+    """The messages the fake took so far ("count") and the ones it refused with 429 ("limited")."""
+    async with session.post(f"{fake_url}bench.count", headers={"Authorization": f"Bearer {TOKEN}"}) as response:
+        answer = await response.json()
+        return {"count": int(answer["count"]), "limited": int(answer["limited"])}
 
 
 # --- the service, in this process -------------------------------------------------------------------------------
@@ -449,6 +482,8 @@ class Row:
     inbox: dict[str, int]
     drained: bool
     failures: dict[str, int]
+    limited: int
+    """Replies the fake refused with 429 (Slack's limit per channel), each waited for and sent again."""
 
     @property
     def verdict(self) -> str:
@@ -530,6 +565,7 @@ def figures(backend: str, plan: Plan, service: ServiceReport, fake: FakeReport) 
         inbox=service.inbox,
         drained=service.drained,
         failures=report.failures,
+        limited=fake.limited,
     )
 
 
@@ -627,7 +663,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{row.backend}: {row.unmatched} events in chats whose replies could not be paired (left out of e2e)")
         if not row.drained:
             print(f"{row.backend}: the inbox still held pending updates {DRAIN_TIMEOUT_S:.0f} s after the last event")
-        print(f"{row.backend}: inbox at the end {row.inbox}; generator lateness p99 {row.lateness_p99_ms:.1f} ms")
+        print(f"{row.backend}: inbox at the end {row.inbox}; generator lateness p99 {row.lateness_p99_ms:.1f} ms; "
+              f"replies refused with 429 by the fake {row.limited}")
     print(f"\n{args.users} Slack users, {args.rate:g} events/s offered for {args.seconds:g} s (open loop), warm-up "
           f"one message each")
     print(host.describe())
