@@ -372,29 +372,38 @@ def outbox_list(
     ctx: typer.Context,
     failed: Annotated[bool, typer.Option("--failed", help="Only the failed (dead-lettered) messages.")] = False,
 ) -> None:
-    """List pending and failed messages: id, status, recipient, platform, attempts, due time (UTC) and the reason of
-    the last failure. `backoffice outbox retry ID` sends a failed one again."""
+    """List the messages waiting and failed: "scheduled" (due later: deferred past someone's night, say), "pending"
+    (due, not delivered yet) and "failed" — id, status, recipient, platform, attempts, due time (UTC) and the reason
+    of the last failure, never the text. `backoffice outbox retry ID` sends a failed one again."""
     if ctx.invoked_subcommand is not None:
         return
     from storage import outbox
+    from storage.base import utcnow
     from storage.outbox import OutboxStatus
 
     statuses = (OutboxStatus.DEAD,) if failed else (OutboxStatus.PENDING, OutboxStatus.DEAD)
+    now = utcnow()
 
-    async def work(database: Database) -> tuple[dict[OutboxStatus, int], list[outbox.Listed]]:
+    async def work(database: Database) -> tuple[dict[OutboxStatus, int], int, list[outbox.Listed]]:
         await upgrade_database(database)
         async with database.reading() as session:
-            return await outbox.depth(session), await outbox.listing(session, statuses)
+            return await outbox.depth(session), await outbox.due_later(session, now=now), await outbox.listing(session, statuses)
 
-    depth, rows = run_with_database(settings_from(ctx), work)
-    typer.echo(f"pending: {depth[OutboxStatus.PENDING]}, failed: {depth[OutboxStatus.DEAD]}")
+    depth, later, rows = run_with_database(settings_from(ctx), work)
+    typer.echo(f"scheduled: {later}, pending: {depth[OutboxStatus.PENDING] - later}, failed: {depth[OutboxStatus.DEAD]}")
     if not rows:
         return
+
+    def status(row: outbox.Listed) -> str:
+        if row.status is OutboxStatus.DEAD:
+            return "failed"
+        return "scheduled" if row.status is OutboxStatus.PENDING and row.due_at > now else row.status.value
+
     header = ("id", "status", "kind", "recipient", "platform", "attempts", "due (UTC)", "reason")
     table = [header] + [
         (
             str(row.id),
-            "failed" if row.status is OutboxStatus.DEAD else row.status.value,
+            status(row),
             row.kind.value,
             row.recipient,
             row.platform or "-",

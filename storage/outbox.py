@@ -406,6 +406,12 @@ async def listing(
     return [Listed(*row) for row in rows]
 
 
+async def due_later(session: AsyncSession, *, now: datetime | None = None) -> int:
+    """How many pending messages wait for a later time (a reminder deferred past someone's quiet hours, say)."""
+    later = OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at > (now or utcnow())
+    return int(await session.scalar(select(func.count()).select_from(OutboxMessage).where(*later)) or 0)
+
+
 async def depth(session: AsyncSession) -> dict[OutboxStatus, int]:
     """How many messages are pending and dead (for metrics and the command line)."""
     rows = await session.execute(
