@@ -214,13 +214,44 @@ def uzbek_to_latin(text: str) -> str:
 _UZ_APOSTROPHE = "'ʻʼ’‘`´"
 _UZ_LATIN_DIGRAPHS = (("sh", "ш"), ("ch", "ч"), ("yo", "ё"), ("yu", "ю"), ("ya", "я"), ("ye", "е"))
 _UZ_LATIN_LETTERS = dict(zip("abdefghijklmnopqrstuvxyz", "абдефгҳижклмнопқрстувхйз", strict=True))
-_PROTECTED = re.compile(r"\{[^}]*\}|https?://\S+|/[a-z_]+|`[^`]*`|<[^>]*>|\b[A-Z0-9][A-Z0-9-]+\b|\S*\d\S*")
+_UZ_VOWELS_LATIN = "aeiou"
+_UZ_LOANWORDS = {
+    "yanvar": "январь", "fevral": "февраль", "aprel": "апрель", "iyun": "июнь", "iyul": "июль",
+    "sentabr": "сентябрь", "oktabr": "октябрь", "noyabr": "ноябрь", "dekabr": "декабрь",
+    "kabel": "кабель", "tabel": "табель", "parol": "пароль", "kompyuter": "компьютер", "obyekt": "объект",
+    "tsex": "цех", "aksiya": "акция", "funksiya": "функция", "stansiya": "станция", "litsenziya": "лицензия",
+}  # fmt: skip
+"""Russian loanwords whose Cyrillic the Latin spelling does not tell (я ё ю ь ъ ц); matched as a word's stem."""
+_UZ_KEPT_LATIN = ("telegram", "slack", "link", "hdmi")
+"""Stems written in Latin in Uzbek Cyrillic too: product names (as ``{platform}`` shows them) and ``link``, the
+command word the assistant reads only in Latin (bot/linking.py)."""
+_PROTECTED = re.compile(
+    r"\{[^}]*\}|https?://\S+|(?<![\w/])/[a-z_]+|`[^`]*`|<[^>]*>|\b[A-Z0-9][A-Z0-9-]*[A-Z0-9]|\b[A-Za-z]+\d\w*"
+)
 
 
 def _uzbek_word_to_cyrillic(word: str) -> str:
     lower = word.lower()
+    kept = next((stem for stem in _UZ_KEPT_LATIN if lower.startswith(stem)), None)
+    if kept is None and _FOREIGN_LETTERS.search(lower):
+        return word
+    loanword = next((stem for stem in _UZ_LOANWORDS if lower.startswith(stem)), None)
+    if kept is not None:
+        latin = len(kept) + (lower[len(kept) : len(kept) + 1] in tuple(_UZ_APOSTROPHE))  # Telegram’ga keeps its ’
+        converted = word[:latin] + _uzbek_letters_to_cyrillic(lower, latin)
+    elif loanword is not None:
+        suffix = _uzbek_letters_to_cyrillic(lower, len(loanword))
+        converted = (_UZ_LOANWORDS[loanword].removesuffix("ь") if suffix else _UZ_LOANWORDS[loanword]) + suffix
+    else:
+        converted = _uzbek_letters_to_cyrillic(lower, 0)
+    if word[:1].isupper():
+        converted = converted.upper() if word.isupper() and len(word) > 1 else converted[:1].upper() + converted[1:]
+    return converted
+
+
+def _uzbek_letters_to_cyrillic(lower: str, start: int) -> str:
     out: list[str] = []
-    i = 0
+    i = start
     while i < len(lower):
         char = lower[i]
         following = lower[i + 1] if i + 1 < len(lower) else ""
@@ -229,7 +260,8 @@ def _uzbek_word_to_cyrillic(word: str) -> str:
             i += 2
             continue
         if char in _UZ_APOSTROPHE:
-            out.append("ъ" if out else "")
+            separates_s_h = lower[i - 1 : i] == "s" and following == "h"  # isʼhoq: сҳ, not ш
+            out.append("ъ" if out and not separates_s_h else "")
             i += 1
             continue
         pair = lower[i : i + 2]
@@ -243,22 +275,31 @@ def _uzbek_word_to_cyrillic(word: str) -> str:
             i += 2
             continue
         if char == "e":
-            out.append("э" if i == 0 else "е")
+            out.append("э" if i == 0 or lower[i - 1] in _UZ_VOWELS_LATIN else "е")
         else:
             out.append(_UZ_LATIN_LETTERS.get(char, char))
         i += 1
-    converted = "".join(out)
-    if word[:1].isupper():
-        converted = converted.upper() if word.isupper() and len(word) > 1 else converted[:1].upper() + converted[1:]
-    return converted
+    return "".join(out)
 
 
 def uzbek_to_cyrillic(text: str) -> str:
     """Uzbek Latin in Cyrillic (for the ``uz-Cyrl`` message catalogue and for training the language detector).
 
-    No maintained package converts this way; rules: sh ch yo yu ya ye oʻ gʻ are one letter each (yoʻ is йў), e is
-    э at the start of a word, the tutuq belgisi is ъ, q h x are қ ҳ х. Placeholders (``{name}``), commands
-    (``/lang``), links, code, ALL-CAPS abbreviations and words with digits are left as they are.
+    No maintained package converts this way. The rules, the 1995 correspondence read backwards where it is one to
+    one: sh ch yo yu ya ye oʻ gʻ are one letter each (yoʻ is йў); q h x are қ ҳ х; the tutuq belgisi is ъ, except
+    the apostrophe of sʼh, which only keeps s and h from reading as ш (isʼhoq → исҳоқ). e is э at the start of a
+    word and after a vowel (Cyrillic е there is written "ye", so a plain e can only be э: poeziya → поэзия).
+
+    Where Latin drops what Cyrillic writes, no rule can know: ts is ц in litsenziya but t+s in oʻtsin, ya is я after
+    a consonant in zaryad but ья in kompyuter. Those loanwords are a short list (`_UZ_LOANWORDS`: the months, the
+    catalogues' words), matched as a stem so suffixes follow; a final ь is dropped before a suffix, as laws and the
+    press write it (декабрь, декабрдан).
+
+    Left as typed: placeholders (``{name}``), commands (``/lang``), links, code, abbreviations in capitals (an Uzbek
+    suffix after them is converted: HRga → HRга), codes with digits after letters (A4, mp3; digits are no letters,
+    so 14-dekabr and 2-xonada are converted around them), product names and the ``link`` command
+    (`_UZ_KEPT_LATIN`, again with a converted suffix: Telegramda → Telegramда), and any other word with w or a c
+    outside ch, letters Uzbek does not have (wifi, excel): such a word is a foreign one, not Uzbek.
     """
     out: list[str] = []
     position = 0
@@ -271,6 +312,7 @@ def uzbek_to_cyrillic(text: str) -> str:
 
 
 _LATIN_WORD = re.compile(r"[A-Za-z](?:[A-Za-z]|['ʻʼ’‘`](?=[A-Za-z]))*")
+_FOREIGN_LETTERS = re.compile(r"w|c(?!h)")
 
 
 # --- Russian in Latin letters ------------------------------------------------------------------------------------

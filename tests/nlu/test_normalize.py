@@ -48,6 +48,20 @@ def test_uzbek_latin_to_cyrillic_keeps_placeholders_commands_and_abbreviations()
 
 
 @pytest.mark.parametrize(
+    ("latin", "cyrillic"),
+    [
+        ("oktabr oyi, 14-dekabrdan 18-dekabrgacha", "октябрь ойи, 14-декабрдан 18-декабргача"),  # ь only at the end
+        ("kompyuter, litsenziya, o‘tsin, zaryad", "компьютер, лицензия, ўтсин, заряд"),  # listed loanwords only
+        ("is'hoq, poeziya, ishxona", "исҳоқ, поэзия, ишхона"),  # sʼh is two letters; e after a vowel is э
+        ("HRga, 2-xonada 42ni, ha/yo‘q", "HRга, 2-хонада 42ни, ҳа/йўқ"),  # suffixes around abbreviations and digits
+        ("Telegramda /link KOD, Slackda link, wifi", "Telegramда /link KOD, Slackда link, wifi"),  # names, commands
+    ],
+)
+def test_uzbek_latin_to_cyrillic_knows_loanwords_names_and_suffixes(latin: str, cyrillic: str) -> None:
+    assert uzbek_to_cyrillic(latin) == cyrillic
+
+
+@pytest.mark.parametrize(
     ("text", "language", "expected"),
     [
         ("voz'mu otpusk s 14 po 18 dekabrya", "ru", "возьму отпуск с 14 по 18 декабря"),
