@@ -92,7 +92,8 @@ class _Job:
 
 @dataclass(frozen=True)
 class _Identity:
-    id: int
+    id: int | None
+    """None: an account found by email earlier this round, linked when that delivery was recorded."""
     platform: str
     external_id: str
     private_address: str | None
@@ -134,7 +135,7 @@ class _Dead:
 
 
 _Outcome = _Sent | _Retry | _Wait | _Dead
-_Unreachable = list[tuple[int, str]]
+_Unreachable = list[tuple[int | None, str]]
 """Identities that failed for good during an attempt: (identity id, reason)."""
 
 
@@ -241,7 +242,7 @@ class DeliveryWorker(PollingWorker):
                 continue
             outcome, unreachable = await self._attempt(job, identities, email)
             if isinstance(outcome, _Sent) and outcome.found_user is not None:  # later messages: that account
-                identities.append(_Identity(-1, outcome.target.platform, outcome.found_user, outcome.target.chat_id, None))
+                identities.append(_Identity(None, outcome.target.platform, outcome.found_user, outcome.target.chat_id, None))
             if unreachable:  # later messages to this person this round skip those identities too
                 failed = dict(unreachable)
                 identities[:] = [replace(i, unreachable=failed[i.id]) if i.id in failed else i for i in identities]
@@ -264,7 +265,7 @@ class DeliveryWorker(PollingWorker):
         running = sorted(
             (identity for identity in reachable if identity.platform in self.channels),
             # The identity tried last time first (a transient failure), then a known private chat, then the oldest link.
-            key=lambda identity: (identity.id != job.identity_id, identity.private_address is None, identity.id),
+            key=lambda identity: (identity.id != job.identity_id, identity.private_address is None, identity.id or 0),
         )
         for identity in running:
             channel = self.channels[identity.platform]
@@ -290,8 +291,8 @@ class DeliveryWorker(PollingWorker):
                 retry_after = error.retry_after if isinstance(error, TransientDeliveryError) else None
                 return _Retry(_reason(error), retry_after, target), unreachable
             learnt = address.chat_id if identity.private_address is None else None
-            found = identity.external_id if identity.id < 0 else None  # found by email earlier this round
-            target = Target(identity.platform, address.chat_id, identity.id if identity.id > 0 else None, reference)
+            found = identity.external_id if identity.id is None else None  # found by email earlier this round
+            target = Target(identity.platform, address.chat_id, identity.id, reference)
             return _Sent(target, learnt, found), unreachable
         by_email = await self._find_by_email(job, reply, identities, email)
         if by_email is not None:
@@ -363,7 +364,8 @@ class DeliveryWorker(PollingWorker):
         async with self.database.transaction() as session:
             now = self.clock()
             for identity_id, why in unreachable:
-                await outbox.mark_unreachable(session, identity_id, why, now=now)
+                if identity_id is not None:  # an account found by email this round: its new row, tried next round, is marked then
+                    await outbox.mark_unreachable(session, identity_id, why, now=now)
             if isinstance(outcome, _Sent):
                 if outcome.found_user is not None:
                     outcome = await self._link_found(session, job, outcome, now)
