@@ -374,7 +374,7 @@ class DeliveryWorker(PollingWorker):
                     await outbox.learn_private_address(session, outcome.target.identity_id, outcome.learnt_address)
                 if current is not None and job.live_key and outcome.target.reference:
                     await self._remember_live(session, job, current, outcome.target, now)
-                if current is not None and job.kind is OutboxKind.SEND:
+                if current is not None:
                     await self._refresh_home(session, job, outcome, now)
                 done.delivered.append(job.id)
             elif isinstance(outcome, _Retry):
@@ -414,16 +414,21 @@ class DeliveryWorker(PollingWorker):
         return replace(outcome, target=replace(outcome.target, identity_id=identity_id), learnt_address=None)
 
     async def _refresh_home(self, session: AsyncSession, job: _Job, outcome: _Sent, now: datetime) -> None:
-        """A notification reached someone on a platform with home pages: their page is refreshed with whatever it
-        was about (a request to decide, a decision), through the inbox like any update (bot/home.py)."""
-        if not isinstance(self.channels.get(outcome.target.platform), HomeTab):
+        """A notification reached someone on a platform with home pages, or a message of theirs was edited (what its
+        buttons acted on was decided, perhaps by someone else: a ticket another agent took): their page is refreshed
+        with it, through the inbox like any update (bot/home.py)."""
+        platform = outcome.target.platform
+        if not isinstance(self.channels.get(platform), HomeTab):
             return
         user_id = outcome.found_user
         if user_id is None and outcome.target.identity_id is not None:
             identity = await session.get(ChatIdentity, outcome.target.identity_id)
             user_id = identity.external_id if identity is not None else None
+        if user_id is None and job.kind is OutboxKind.EDIT:
+            linked = await people.identities_on(session, job.recipient_id, platform)
+            user_id = linked[0].external_id if linked else None
         if user_id is not None:
-            await home.refresh_later(session, platform=outcome.target.platform, user_id=user_id, cause=f"outbox:{job.id}", now=now)
+            await home.refresh_later(session, platform=platform, user_id=user_id, cause=f"outbox:{job.id}", now=now)
 
     @staticmethod
     async def _remember_live(session: AsyncSession, job: _Job, current: OutboxMessage, target: Target, now: datetime) -> None:

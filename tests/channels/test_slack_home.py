@@ -28,8 +28,8 @@ from tests.channels.slack_events import ALICE, ALICE_DM, Running, block_actions,
 from tests.channels.slack_fake import TEAM_ID, FakeSlack
 from tests.running import NOW, until
 
-MARIA, BOB = "UMARIA", "UBOB"
-PEOPLE = {ALICE: "alice@example.com", MARIA: "maria@example.com", BOB: "bob@example.com"}
+MARIA, BOB, HANA = "UMARIA", "UBOB", "UHANA"
+PEOPLE = {ALICE: "alice@example.com", MARIA: "maria@example.com", BOB: "bob@example.com", HANA: "hana@example.com"}
 TODAY = NOW.date()
 
 
@@ -175,6 +175,25 @@ async def test_a_request_filed_in_a_direct_message_refreshes_the_requesters_and_
     managers = running.slack.homes[MARIA]
     assert "Waiting for your decision: 1." in text_of(managers) and [b["text"]["text"] for b in buttons_of(managers)] == ["Approve #1", "Reject #1"]
     assert any(block["type"] == "actions" for args in running.slack.posted(f"D{MARIA}") for block in args["blocks"])  # and her DM
+
+
+async def test_a_request_hr_decided_leaves_the_managers_page_without_a_visit(running: Running) -> None:
+    # HR approves by text; the manager hears nothing of it, but her card about the request is edited — and that edit
+    # refreshes her page too, so it stops offering a decision that was taken.
+    await prepare(running, link=(MARIA, HANA))
+    assert (await running.post(dm("EvFile", "annual leave from 14 to 18 December"))).status_code == 200
+    await until(lambda: any(block["type"] == "actions" for args in running.slack.posted(ALICE_DM) for block in args["blocks"]))
+    (channel, ts), question = next((key, args) for key, args in running.slack.messages.items() if key[0] == ALICE_DM)
+    yes = next(block for block in question["blocks"] if block["type"] == "actions")["elements"][0]
+    assert (await running.press(block_actions(yes["value"], yes["text"]["text"], message_ts=ts, channel=channel))).status_code == 200
+    await until(lambda: bool(publishes(running, MARIA)))
+    assert "Waiting for your decision: 1." in text_of(publishes(running, MARIA)[-1])
+
+    assert (await running.post(dm("EvHana", "approve 1", user=HANA, channel=f"D{HANA}"))).status_code == 200
+    await until(lambda: not any(b["type"] == "actions" for args in running.slack.posted(f"D{MARIA}") for b in args["blocks"]))
+    await until(lambda: len(publishes(running, MARIA)) == 2)
+    republished = publishes(running, MARIA)[-1]
+    assert "Nothing is waiting for your decision right now." in text_of(republished) and buttons_of(republished) == []
 
 
 async def test_opening_the_messages_tab_records_nothing(running: Running) -> None:
