@@ -74,7 +74,7 @@ class Firing:
     queued: int = 0
     """Outbox messages queued."""
     next_due: datetime | None = None
-    """When nothing was due: the earliest instant something will be (UTC, naive), for the timer."""
+    """The earliest instant something is due after this round (UTC, naive), for the timer; None if nothing is."""
 
 
 class Scheduler(PollingWorker):
@@ -228,6 +228,8 @@ class Scheduler(PollingWorker):
             del owners
         if firing.queued and self.on_queued is not None:
             self.on_queued()
+        async with self.database.reading() as session:  # what this round left for the timer: the next instant due
+            firing.next_due = await schedules.earliest_due(session, kinds=self.jobs.handlers)
         return firing
 
     async def _lead(self, now: datetime) -> bool:

@@ -450,24 +450,30 @@ async def test_a_dead_leader_is_replaced_once_its_lease_runs_out_and_a_stopping_
     assert lease is not None and (lease.holder, lease.acquired_at) == ("one", clock.now)
 
 
-async def test_running_it_fires_a_reminder_at_its_instant_not_at_the_next_poll(database: Database, company: Company) -> None:
-    # The one test on the wall clock: APScheduler times the rounds, and after an idle round it arms one at the
-    # earliest due instant, so with a round only every 10 minutes a reminder one second ahead still goes out at once.
+async def test_running_it_fires_each_reminder_at_its_instant_not_at_the_next_poll(database: Database, company: Company) -> None:
+    # The one test on the wall clock: APScheduler times the rounds, and after each round it arms one at the earliest
+    # due instant, so with a round only every 10 minutes reminders one and three seconds ahead still go out on time.
     wall = Clock()
     wall.now = utcnow()
-    await personal(database, company.alice, clock=wall, what="stand-up", once_at=wall.now + timedelta(seconds=1))
+    first = wall.now + timedelta(seconds=1)
+    second = first + timedelta(seconds=2)
+    await personal(database, company.alice, clock=wall, what="stand-up", once_at=first)
+    await personal(database, company.alice, clock=wall, what="coffee", once_at=second)
     timed = Scheduler(database, default_jobs().only(PERSONAL), name="timed", poll_interval=600)
     stop = asyncio.Event()
     running = asyncio.create_task(timed.run(stop))
+    queued_at: list[datetime] = []
     try:
-        async with asyncio.timeout(20):
-            while not await count_rows(database, OutboxMessage, OutboxMessage.idempotency_key.startswith(f"{PERSONAL}:")):
+        async with asyncio.timeout(30):
+            while len(queued_at) < 2:
+                count = await count_rows(database, OutboxMessage, OutboxMessage.idempotency_key.startswith(f"{PERSONAL}:"))
+                queued_at.extend([utcnow()] * (count - len(queued_at)))
                 await asyncio.sleep(0.05)
-        fired_at = utcnow()
     finally:
         stop.set()
         await running
-    assert fired_at - wall.now < timedelta(seconds=8)  # not the ten minutes of the regular round
+    assert queued_at[0] - first < timedelta(seconds=8) and queued_at[1] - second < timedelta(seconds=8)  # not 10 minutes
+    assert queued_at[1] >= second  # and not early
     async with database.sessions() as session:
         lease = await schedules.lease_of(session)
     assert lease is not None and lease.holder == "timed" and lease.expires_at <= utcnow()  # given up on stop
