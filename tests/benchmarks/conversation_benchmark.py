@@ -30,7 +30,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -534,7 +534,7 @@ def table(rows: list[Row]) -> str:
     return markdown(header, lines[1:])
 
 
-def markdown(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+def markdown(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
     """A Markdown table, columns padded to line up in a terminal too (every benchmark's tables)."""
     lines = [header, *rows]
     widths = [max(len(line[n]) for line in lines) for n in range(len(header))]

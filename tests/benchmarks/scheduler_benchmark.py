@@ -43,7 +43,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import multiprocessing
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -74,8 +73,9 @@ from storage.people import Employee  # noqa: E402
 from storage.schedules import PERSONAL, Schedule, WorkingDays  # noqa: E402
 from tests.benchmarks import host, slack_benchmark, telegram_benchmark  # noqa: E402
 from tests.benchmarks.conversation_benchmark import check_databases, markdown  # noqa: E402
-from tests.benchmarks.slack_benchmark import database_for, fake_slack_process, slack_user  # noqa: E402
-from tests.benchmarks.telegram_benchmark import channel_for, fake_process, user_id  # noqa: E402
+from tests.benchmarks.load import FakeReport, database_for, fake_in_process  # noqa: E402
+from tests.benchmarks.slack_benchmark import fake_slack_process, slack_user  # noqa: E402
+from tests.benchmarks.telegram_benchmark import channel_for, fake_telegram_process, user_id  # noqa: E402
 from tests.channels import slack_fake  # noqa: E402
 
 SCHEDULER_BATCH = 200
@@ -83,7 +83,7 @@ INSERT_CHUNK = 5_000
 TELEGRAM, SLACK = "telegram", "slack"
 PLATFORMS = (TELEGRAM, SLACK)
 FAKE_SERVERS: dict[str, tuple[Callable[..., None], tuple[object, ...]]] = {
-    TELEGRAM: (fake_process, ()),
+    TELEGRAM: (fake_telegram_process, ()),
     SLACK: (fake_slack_process, ({}, 0.0)),
 }
 """Each platform's fake, served in a process of its own, and its arguments after the pipe (Slack's: no profile
@@ -248,19 +248,10 @@ async def deliver(backend: str, url: str, platform: str, fake: Any, seconds: flo
 def run_delivery(backend: str, url: str, platform: str, seconds: float, batch: int) -> list[DeliveryRow]:
     """Deliver through `platform`'s channel against its fake, served by a process of its own."""
     serve, serve_args = FAKE_SERVERS[platform]
-    context = multiprocessing.get_context("spawn")
-    ours, theirs = context.Pipe()
-    fake = context.Process(target=serve, args=(theirs, *serve_args), name=f"fake {platform}")
-    fake.start()
-    try:
-        rows = asyncio.run(deliver(backend, url, platform, ours.recv(), seconds, batch))
-        ours.send("stop")
-        report: telegram_benchmark.FakeReport | slack_benchmark.FakeReport = ours.recv()
+    with fake_in_process(serve, *serve_args, name=f"fake {platform}") as fake:
+        rows = asyncio.run(deliver(backend, url, platform, fake.address, seconds, batch))
+        report: FakeReport[Any] = fake.stop()
         assert len(report.arrivals) == sum(row.delivered for row in rows), "the fake got each delivered message once"
-    finally:
-        fake.join(timeout=10)
-        if fake.is_alive():
-            fake.terminate()
     return rows
 
 

@@ -55,19 +55,11 @@ import hmac
 import json
 import logging
 import math
-import multiprocessing
-import random
-import shutil
 import sys
-import tempfile
 import time
 import uuid
 from bisect import bisect_right
-from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -79,50 +71,37 @@ sys.path.insert(0, str(REPO))
 
 import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
 
-from bot.service import Service, configured_service  # noqa: E402
-from bot.settings import load_settings  # noqa: E402
 from nlu import Interpreter  # noqa: E402
 from nlu.cli import PACKAGE_DATA  # noqa: E402
-from storage import migrate, people  # noqa: E402
-from storage.database import Database  # noqa: E402
-from storage.demo import seed_demo  # noqa: E402
-from storage.inbox import InboxStatus, InboxUpdate  # noqa: E402
-from storage.people import Employee  # noqa: E402
+from storage import people  # noqa: E402
 from tests.benchmarks import host  # noqa: E402
-from tests.benchmarks.conversation_benchmark import DEFAULT_MODEL, check_databases, execute, in_schema, markdown  # noqa: E402
+from tests.benchmarks.conversation_benchmark import DEFAULT_MODEL, check_databases, markdown  # noqa: E402
+from tests.benchmarks.load import (  # noqa: E402
+    DRAIN_TIMEOUT_S,
+    FakeReport,
+    Plan,
+    ServiceReport,
+    cpu_between,
+    database_for,
+    fake_in_process,
+    match_replies,
+    percentiles,
+    prepare,
+    run_service,
+    sampling_cpu,
+)
 from tests.channels.slack_fake import TEAM_ID, TOKEN, FakeSlack  # noqa: E402
 
-NOW = datetime(2026, 11, 23, 6, 0)
-"""The service's clock: Monday morning in every demo time zone, the day the demo company is seeded for."""
 SECRET = "benchmark-signing-secret"
 TARGET_RATE = 200.0
 TARGET_P99_MS = 300.0
 SLACK_PATIENCE_S = 3.0
 """Slack counts an event not acknowledged within 3 s as failed and delivers it again."""
-CLIENT_TIMEOUT_S = 10.0
-DRAIN_TIMEOUT_S = 120.0
 PER_CHANNEL_SECONDS = 1.0
 PER_CHANNEL_BURST = 3.0
 """Slack's limit for chat.postMessage: "1 message per second to a specific channel", with short bursts allowed
 (how short it doesn't say: 3 here)."""
-LANGUAGES = ("en", "ru", "uz", "az", "el", "vi")
-
-MESSAGES: dict[str, tuple[str, ...]] = {
-    "en": ("hi", "what can you do?", "what's my leave balance", "how many vacation days do I have left",
-           "show my tickets", "do we have A4 paper?", "how many HDMI cables in supply room 2?", "thanks a lot"),
-    "ru": ("привет", "что ты умеешь", "покажи остаток отпуска", "мои открытые тикеты", "сколько бумаги а4 осталось",
-           "спасибо"),
-    "uz": ("assalomu alaykum", "yordam bering", "ta'til qoldig'i qancha", "tiketlarimni ko'rsat", "A4 qog'oz bormi",
-           "rahmat"),
-    "az": ("salam", "nə edə bilirsən?", "otpuskdan neçə günüm qalıb", "tiketlərim", "anbarda A4 kağız var?",
-           "çox sağ olun"),
-    "el": ("καλημέρα", "σε τι μπορείς να με βοηθήσεις;", "υπόλοιπο άδειας", "εκλεισε το τικετ μου;",
-           "έχουμε χαρτί Α4;", "ευχαριστώ"),
-    "vi": ("xin chào", "bạn làm được gì", "kiểm tra ngày phép", "xem ticket của tôi", "còn giấy A4 không", "cảm ơn"),
-}
-"""Short messages that each get one answer, whatever was said before (no forms left open between them)."""
 
 
 def slack_user(n: int) -> str:
@@ -176,15 +155,6 @@ class TimedSlack(FakeSlack):
         return {"count": len(self.arrivals), "limited": self.limited}
 
 
-@dataclass(frozen=True)
-class FakeReport:
-    arrivals: list[tuple[str, float]]
-    limited: int
-    """`chat.postMessage` calls refused with 429."""
-    cpu: list[tuple[float, float]]
-    """(monotonic, process CPU seconds) samples."""
-
-
 def fake_slack_process(connection: Connection, emails: dict[str, str], delay: float) -> None:
     """Serve the fake until told to stop; send its URL first and its report last."""
     asyncio.run(_serve_fake(connection, emails, delay))
@@ -199,75 +169,7 @@ async def _serve_fake(connection: Connection, emails: dict[str, str], delay: flo
         connection.send(FakeReport(slack.arrivals, slack.limited, cpu))
 
 
-@asynccontextmanager
-async def sampling_cpu(every: float = 0.1) -> AsyncIterator[list[tuple[float, float]]]:
-    """Sample this process's CPU time with the monotonic clock, so a phase's share can be cut out afterwards."""
-    samples: list[tuple[float, float]] = []
-
-    async def sample() -> None:
-        while True:
-            samples.append((time.monotonic(), time.process_time()))
-            await asyncio.sleep(every)
-
-    task = asyncio.create_task(sample())
-    try:
-        yield samples
-    finally:
-        task.cancel()
-        samples.append((time.monotonic(), time.process_time()))
-
-
-def cpu_between(samples: list[tuple[float, float]], start: float, end: float) -> float:
-    """CPU seconds spent between two monotonic moments, interpolated from the samples."""
-    if not samples:
-        return float("nan")
-    times, cpu = [t for t, _ in samples], [c for _, c in samples]
-    return float(np.interp(end, times, cpu) - np.interp(start, times, cpu))
-
-
-# --- the load generator, in a process of its own ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Plan:
-    url: str
-    fake_url: str
-    users: int
-    rate: float
-    seconds: float
-    seed: int
-    languages: list[str]
-    """Each Slack user's language (by user number)."""
-
-
-@dataclass(frozen=True)
-class Sample:
-    user: int
-    due: float
-    sent: float
-    answered: float
-    """When the answer came back (or the request failed)."""
-    status: int
-    """The HTTP status; 0 when there was no answer (timeout, connection error)."""
-    warmup: bool
-
-
-@dataclass
-class GeneratorReport:
-    samples: list[Sample] = field(default_factory=list)
-    failures: dict[str, int] = field(default_factory=dict)
-    cpu_seconds: float = 0.0
-    """The generator's CPU during the measured phase."""
-    started: float = 0.0
-    last_due: float = 0.0
-
-
-def generator_process(plan: Plan, results: Any) -> None:
-    try:
-        results.put(asyncio.run(generate(plan)))
-    except BaseException as error:
-        results.put(f"{type(error).__name__}: {error}")
-        raise
+# --- the load generator's requests --------------------------------------------------------------------------------
 
 
 def signed(body: bytes, timestamp: int) -> dict[str, str]:
@@ -285,62 +187,20 @@ def dm_body(event_id: str, user: int, text: str) -> bytes:
                        "event_id": event_id, "event_time": int(now), "event": inner}).encode()
 
 
-async def generate(plan: Plan) -> GeneratorReport:
-    rng = random.Random(plan.seed)
-    order = list(range(plan.users))
-    rng.shuffle(order)
-    report = GeneratorReport()
-    run = uuid.uuid4().hex[:8]
-    timeout = aiohttp.ClientTimeout(total=CLIENT_TIMEOUT_S)
-    connector = aiohttp.TCPConnector(limit=0)  # open loop: a request never waits for a free connection
-    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
-        events = f"{plan.url}/slack/events"
+@dataclass(frozen=True)
+class SignedEvents:
+    """Direct messages as Slack posts them: signed Events API requests."""
 
-        async def send(n: int, user: int, due: float, warmup: bool) -> None:
-            body = dm_body(f"Ev{run}{n:07d}", user, rng.choice(MESSAGES[plan.languages[user]]))
-            sent = time.monotonic()
-            status = 0
-            try:
-                async with session.post(events, data=body, headers=signed(body, int(time.time()))) as response:
-                    await response.read()
-                    status = response.status
-            except (aiohttp.ClientError, TimeoutError) as error:
-                kind = type(error).__name__
-                report.failures[kind] = report.failures.get(kind, 0) + 1
-            report.samples.append(Sample(user, due, sent, time.monotonic(), status, warmup))
+    path = "/slack/events"
+    warmup_timeout_s = DRAIN_TIMEOUT_S
+    run: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
 
-        async def phase(count: int, first: int, warmup: bool) -> float:
-            start = time.monotonic() + 0.05
-            tasks = []
-            for i in range(count):
-                due = start + i / plan.rate
-                delay = due - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                tasks.append(asyncio.create_task(send(first + i, order[(first + i) % plan.users], due, warmup)))
-            await asyncio.gather(*tasks)
-            return start
+    def request(self, number: int, user: int, language: str, text: str) -> tuple[bytes, dict[str, str]]:
+        body = dm_body(f"Ev{self.run}{number:07d}", user, text)
+        return body, signed(body, int(time.time()))
 
-        # Warm-up: everyone once (connections, bolt's auth.test, compiled statements, each person's first turn).
-        await phase(plan.users, 0, warmup=True)
-        answered = sum(1 for sample in report.samples if sample.status == 200)
-        await wait_for_replies(session, plan.fake_url, answered)
-        cpu_started = time.process_time()
-        count = max(1, round(plan.rate * plan.seconds))
-        report.started = await phase(count, plan.users, warmup=False)
-        report.last_due = report.started + (count - 1) / plan.rate
-        report.cpu_seconds = time.process_time() - cpu_started
-    return report
-
-
-async def wait_for_replies(session: aiohttp.ClientSession, fake_url: str, expected: int) -> None:
-    """Until the fake has received `expected` replies, or DRAIN_TIMEOUT_S passed."""
-    deadline = time.monotonic() + DRAIN_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if (await bench_count(session, fake_url))["count"] >= expected:
-            return
-        await asyncio.sleep(0.05)
-    raise RuntimeError(f"the warm-up's {expected} replies did not all reach the fake in {DRAIN_TIMEOUT_S:.0f} s")
+    async def bench_count(self, session: aiohttp.ClientSession, fake_url: str) -> dict[str, int]:
+        return await bench_count(session, fake_url)
 
 
 async def bench_count(session: aiohttp.ClientSession, fake_url: str) -> dict[str, int]:
@@ -348,111 +208,6 @@ async def bench_count(session: aiohttp.ClientSession, fake_url: str) -> dict[str
     async with session.post(f"{fake_url}bench.count", headers={"Authorization": f"Bearer {TOKEN}"}) as response:
         answer = await response.json()
         return {"count": int(answer["count"]), "limited": int(answer["limited"])}
-
-
-# --- the service, in this process -------------------------------------------------------------------------------
-
-
-async def prepare(url: str, users: int, seed: int) -> tuple[list[str], dict[str, str]]:
-    """Migrate, seed the demo company, add staff cloned from it up to `users`, and link user n to Slack id n.
-    Returns each Slack user's language (by number) and their profile emails (for the fake's users.info)."""
-    database = Database(url)
-    try:
-        await migrate.upgrade(database)
-        async with database.transaction() as session:
-            await seed_demo(session, today=NOW.date())
-            staff = list(await session.scalars(select(Employee).order_by(Employee.id)))
-            rng = random.Random(seed)
-            for n in range(len(staff), users):
-                model = staff[n % len(staff)]
-                language = rng.choice(LANGUAGES)
-                clone = Employee(
-                    email=f"staff{n:05d}@silkroad.example", name=f"Staff Member {n}", department=model.department,
-                    job_title=model.job_title, manager_id=model.manager_id or model.id, language=language,
-                    timezone=model.timezone, calendar=model.calendar,
-                )
-                session.add(clone)
-                staff.append(clone)
-            await session.flush()
-            for n, employee in enumerate(staff[:users]):
-                await people.link_identity(session, employee, people.Platform.SLACK, slack_user(n))
-            chosen = staff[:users]
-            return [e.language if e.language in MESSAGES else "en" for e in chosen], {slack_user(n): e.email for n, e in enumerate(chosen)}
-    finally:
-        await database.dispose()
-
-
-@dataclass
-class ServiceReport:
-    generator: GeneratorReport
-    cpu: list[tuple[float, float]]
-    drained: bool
-    inbox: dict[str, int]
-    """Inbox rows by status at the end, and how many needed more than one attempt ("retried")."""
-
-
-async def run_service(url: str, data_dir: Path, fake_url: str, plan_of: Callable[[str], Plan], interpreter: Interpreter) -> ServiceReport:
-    settings = load_settings(
-        database_url=url, data_dir=data_dir, http_host="127.0.0.1", http_port=0, timezone="Asia/Tashkent",
-        slack_bot_token=TOKEN, slack_signing_secret=SECRET, slack_api_url=fake_url,
-    )
-    service = configured_service(settings, interpreter=interpreter, clock=lambda: NOW)
-    stop = asyncio.Event()
-    running = asyncio.create_task(service.run(stop), name="service")
-    try:
-        await started(service, running)
-        async with sampling_cpu() as cpu:
-            generator = await in_process(generator_process, plan_of(service.url))
-            drained = await drain(service)
-        return ServiceReport(generator, cpu, drained, await inbox_counts(service))
-    finally:
-        stop.set()
-        await running
-
-
-async def started(service: Service, running: asyncio.Task[None]) -> None:
-    waiting = asyncio.create_task(service.started.wait())
-    await asyncio.wait([waiting, running], timeout=120, return_when=asyncio.FIRST_COMPLETED)
-    if running.done():
-        waiting.cancel()
-        await running  # raises what stopped it
-    if not service.started.is_set():
-        raise RuntimeError("the service did not start within 120 s")
-
-
-async def in_process(target: Callable[[Plan, Any], None], plan: Plan) -> GeneratorReport:
-    """Run the load generator in a spawned process; wait for its report without blocking this event loop."""
-    context = multiprocessing.get_context("spawn")
-    results = context.Queue()
-    process = context.Process(target=target, args=(plan, results), name="load generator")
-    process.start()
-    outcome = await asyncio.to_thread(results.get)
-    await asyncio.to_thread(process.join)
-    if isinstance(outcome, str):
-        raise RuntimeError(f"the load generator failed: {outcome}")
-    assert isinstance(outcome, GeneratorReport)
-    return outcome
-
-
-async def drain(service: Service) -> bool:
-    """Wait until the inbox holds nothing pending (every reply sent); False if that took over DRAIN_TIMEOUT_S."""
-    assert service.assistant is not None
-    deadline = time.monotonic() + DRAIN_TIMEOUT_S
-    while time.monotonic() < deadline:
-        async with service.assistant.database.reading() as session:
-            pending = await session.scalar(select(func.count()).select_from(InboxUpdate).where(InboxUpdate.status == InboxStatus.PENDING))
-        if not pending:
-            return True
-        await asyncio.sleep(0.1)
-    return False
-
-
-async def inbox_counts(service: Service) -> dict[str, int]:
-    assert service.assistant is not None
-    async with service.assistant.database.reading() as session:
-        counts = {str(status): int(n) for status, n in await session.execute(select(InboxUpdate.status, func.count()).group_by(InboxUpdate.status))}
-        counts["retried"] = int(await session.scalar(select(func.count()).select_from(InboxUpdate).where(InboxUpdate.attempts > 0)) or 0)
-    return counts
 
 
 # --- one run, and the figures -----------------------------------------------------------------------------------
@@ -494,40 +249,10 @@ class Row:
         return "met" if met else "not met"
 
 
-def percentiles(values: list[float]) -> dict[str, float]:
-    if not values:
-        return {name: float("nan") for name in ("p50", "p95", "p99", "max")}
-    array = np.asarray(values) * 1000
-    return {"p50": float(np.percentile(array, 50)), "p95": float(np.percentile(array, 95)),
-            "p99": float(np.percentile(array, 99)), "max": float(array.max())}
-
-
-def match_replies(samples: list[Sample], arrivals: list[tuple[str, float]]) -> tuple[dict[int, float], int]:
-    """Each acknowledged event's reply arrival (by index in `samples`), pairing one chat's events and replies in
-    order; and how many events were in chats whose counts differ (left out)."""
-    replies: defaultdict[str, list[float]] = defaultdict(list)
-    for channel, at in arrivals:
-        replies[channel].append(at)
-    by_chat: defaultdict[str, list[int]] = defaultdict(list)
-    for index, sample in enumerate(samples):
-        if sample.status == 200:
-            by_chat[dm_channel(sample.user)].append(index)
-    matched: dict[int, float] = {}
-    unmatched = 0
-    for channel, indexes in by_chat.items():
-        indexes.sort(key=lambda index: samples[index].sent)
-        times = sorted(replies.get(channel, []))
-        if len(times) != len(indexes):
-            unmatched += sum(1 for index in indexes if not samples[index].warmup)
-            continue
-        matched.update(zip(indexes, times, strict=True))
-    return matched, unmatched
-
-
-def figures(backend: str, plan: Plan, service: ServiceReport, fake: FakeReport) -> Row:
+def figures(backend: str, plan: Plan, service: ServiceReport, fake: FakeReport[str]) -> Row:
     report = service.generator
     samples = report.samples
-    matched, unmatched = match_replies(samples, fake.arrivals)
+    matched, unmatched = match_replies(samples, fake.arrivals, dm_channel)
     measured = [(index, sample) for index, sample in enumerate(samples) if not sample.warmup]
     ok = [sample for _, sample in measured if sample.status == 200]
     end = report.last_due
@@ -569,45 +294,19 @@ def figures(backend: str, plan: Plan, service: ServiceReport, fake: FakeReport) 
     )
 
 
-@contextmanager
-def database_for(choice: str) -> Iterator[tuple[str, str, Path]]:
-    """(backend, URL, data directory) for `sqlite` (a file in a temporary directory) or a PostgreSQL URL (a fresh
-    schema, dropped afterwards)."""
-    directory = Path(tempfile.mkdtemp(prefix="backoffice-slack-bench-"))
-    try:
-        if choice == "sqlite":
-            yield "sqlite", f"sqlite:///{directory / 'bench.sqlite3'}", directory
-            return
-        schema = f"bench_{uuid.uuid4().hex[:12]}"
-        asyncio.run(execute(choice, f'CREATE SCHEMA "{schema}"'))
-        try:
-            yield "postgresql", in_schema(choice, schema), directory
-        finally:
-            asyncio.run(execute(choice, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
-
-
 def run_once(choice: str, args: argparse.Namespace, interpreter: Interpreter) -> Row:
     with database_for(choice) as (backend, url, directory):
-        languages, emails = asyncio.run(prepare(url, args.users, args.seed))
-        context = multiprocessing.get_context("spawn")
-        ours, theirs = context.Pipe()
-        fake = context.Process(target=fake_slack_process, args=(theirs, emails, args.slack_delay_ms / 1000), name="fake slack")
-        fake.start()
-        try:
-            fake_url = ours.recv()
+        languages, emails = asyncio.run(prepare(url, args.users, args.seed, people.Platform.SLACK, slack_user))
+        profiles = {slack_user(n): email for n, email in enumerate(emails)}
+        with fake_in_process(fake_slack_process, profiles, args.slack_delay_ms / 1000, name="fake slack") as fake:
+            fake_url = fake.address
 
             def plan_of(service_url: str) -> Plan:
-                return Plan(service_url, fake_url, args.users, args.rate, args.seconds, args.seed, languages)
+                return Plan(service_url, fake_url, args.users, args.rate, args.seconds, args.seed, languages, SignedEvents())
 
-            service = asyncio.run(run_service(url, directory, fake_url, plan_of, interpreter))
-            ours.send("stop")
-            report: FakeReport = ours.recv()
-        finally:
-            fake.join(timeout=10)
-            if fake.is_alive():
-                fake.terminate()
+            channel_settings: dict[str, object] = {"slack_bot_token": TOKEN, "slack_signing_secret": SECRET, "slack_api_url": fake_url}
+            service = asyncio.run(run_service(url, directory, channel_settings, plan_of, interpreter))
+            report: FakeReport[str] = fake.stop()
         return figures(backend, plan_of(""), service, report)
 
 

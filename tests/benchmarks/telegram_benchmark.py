@@ -4,7 +4,7 @@ Run: ``python tests/benchmarks/telegram_benchmark.py [--rate 100] [--seconds 10]
 [--database-url sqlite|postgresql://…] [--outbound 300] [--skip-webhook] [--skip-outbound]`` (about a minute and a
 half with the defaults on an idle 2-core machine; `--rate 50 --seconds 4 --users 200 --outbound 150` for a short run).
 
-Three processes, as in tests/benchmarks/slack_benchmark.py (whose helpers this reuses):
+Three processes, as in tests/benchmarks/slack_benchmark.py (both run on tests/benchmarks/load.py):
 - this one runs the real service (`bot.service.configured_service`: uvicorn, `POST /telegram/webhook`, the inbox
   worker, the router, the delivery worker, python-telegram-bot's client with its `AIORateLimiter`) on a fresh
   database seeded with the demo company plus cloned staff, `--users` of them linked to Telegram user ids;
@@ -34,13 +34,9 @@ import argparse
 import asyncio
 import json
 import logging
-import multiprocessing
-import random
 import sys
 import time
 import uuid
-from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -50,34 +46,29 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 import aiohttp  # noqa: E402
-from sqlalchemy import select  # noqa: E402
 
 from actions.replies import Reply  # noqa: E402
 from bot.channels.base import Address  # noqa: E402
 from bot.channels.telegram import TelegramChannel  # noqa: E402
 from bot.channels.telegram.client import Client, Identity  # noqa: E402
 from bot.channels.telegram.receiving import Receiver  # noqa: E402
-from bot.service import configured_service  # noqa: E402
-from bot.settings import load_settings  # noqa: E402
 from nlu import Interpreter  # noqa: E402
 from nlu.cli import PACKAGE_DATA  # noqa: E402
-from storage import migrate, people  # noqa: E402
-from storage.database import Database  # noqa: E402
-from storage.demo import seed_demo  # noqa: E402
-from storage.people import Employee  # noqa: E402
+from storage import people  # noqa: E402
 from tests.benchmarks import host  # noqa: E402
 from tests.benchmarks.conversation_benchmark import DEFAULT_MODEL, check_databases, markdown  # noqa: E402
-from tests.benchmarks.slack_benchmark import (  # noqa: E402
-    LANGUAGES,
-    MESSAGES,
-    NOW,
+from tests.benchmarks.load import (  # noqa: E402
+    FakeReport,
+    Plan,
+    ServiceReport,
     cpu_between,
     database_for,
-    drain,
-    inbox_counts,
+    fake_in_process,
+    match_replies,
     percentiles,
+    prepare,
+    run_service,
     sampling_cpu,
-    started,
 )
 from tests.channels.telegram_fake import TOKEN, FakeTelegram  # noqa: E402
 
@@ -87,8 +78,7 @@ FIRST_USER = 10_000_000
 GROUP = -1_000_000_001
 PER_CHAT_SECONDS = 1.0
 """The fake's rule for one chat: one message a second (Telegram: "avoid sending more than one message per second")."""
-CLIENT_TIMEOUT_S = 10.0
-DRAIN_TIMEOUT_S = 180.0
+WARMUP_TIMEOUT_S = 180.0
 SENDERS = 20
 """Sends in flight at once in the outbound part (the delivery worker's batch)."""
 
@@ -125,14 +115,7 @@ class TimedTelegram(FakeTelegram):
         return {"count": len(self.arrivals), "limited": self.limited}
 
 
-@dataclass(frozen=True)
-class FakeReport:
-    arrivals: list[tuple[int, float]]
-    limited: int
-    cpu: list[tuple[float, float]]
-
-
-def fake_process(connection: Connection) -> None:
+def fake_telegram_process(connection: Connection) -> None:
     asyncio.run(_serve_fake(connection))
 
 
@@ -149,44 +132,7 @@ async def bench_count(session: aiohttp.ClientSession, api_url: str) -> dict[str,
         return dict((await response.json())["result"])
 
 
-# --- the load generator, in a process of its own ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Plan:
-    url: str
-    api_url: str
-    users: int
-    rate: float
-    seconds: float
-    seed: int
-    languages: list[str]
-
-
-@dataclass(frozen=True)
-class Sample:
-    user: int
-    due: float
-    answered: float
-    status: int
-    """0 when there was no answer (time-out, connection error)."""
-    warmup: bool
-
-
-@dataclass
-class GeneratorReport:
-    samples: list[Sample] = field(default_factory=list)
-    failures: dict[str, int] = field(default_factory=dict)
-    started: float = 0.0
-    last_due: float = 0.0
-
-
-def generator_process(plan: Plan, results: Any) -> None:
-    try:
-        results.put(asyncio.run(generate(plan)))
-    except BaseException as error:
-        results.put(f"{type(error).__name__}: {error}")
-        raise
+# --- the load generator's requests --------------------------------------------------------------------------------
 
 
 def update_body(update_id: int, user: int, language: str, text: str) -> bytes:
@@ -197,92 +143,23 @@ def update_body(update_id: int, user: int, language: str, text: str) -> bytes:
         "from": person, "text": text}}).encode()
 
 
-async def generate(plan: Plan) -> GeneratorReport:
-    rng = random.Random(plan.seed)
-    order = list(range(plan.users))
-    rng.shuffle(order)
-    report = GeneratorReport()
-    first_update = int(uuid.uuid4().int % 10**8) * 100
-    headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET}
-    connector = aiohttp.TCPConnector(limit=0)  # open loop: a request never waits for a free connection
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=CLIENT_TIMEOUT_S), connector=connector) as session:
-        webhook = f"{plan.url}/telegram/webhook"
+@dataclass(frozen=True)
+class TelegramUpdates:
+    """Private messages as Telegram posts them to the webhook, with the secret header."""
 
-        async def send(n: int, user: int, due: float, warmup: bool) -> None:
-            language = plan.languages[user]
-            body = update_body(first_update + n, user, language, rng.choice(MESSAGES[language]))
-            status = 0
-            try:
-                async with session.post(webhook, data=body, headers=headers) as response:
-                    await response.read()
-                    status = response.status
-            except (aiohttp.ClientError, TimeoutError) as error:
-                report.failures[type(error).__name__] = report.failures.get(type(error).__name__, 0) + 1
-            report.samples.append(Sample(user, due, time.monotonic(), status, warmup))
+    path = "/telegram/webhook"
+    warmup_timeout_s = WARMUP_TIMEOUT_S
+    first_update: int = field(default_factory=lambda: int(uuid.uuid4().int % 10**8) * 100)
 
-        async def phase(count: int, first: int, warmup: bool) -> float:
-            start = time.monotonic() + 0.05
-            tasks = []
-            for i in range(count):
-                due = start + i / plan.rate
-                if (delay := due - time.monotonic()) > 0:
-                    await asyncio.sleep(delay)
-                tasks.append(asyncio.create_task(send(first + i, order[(first + i) % plan.users], due, warmup)))
-            await asyncio.gather(*tasks)
-            return start
+    def request(self, number: int, user: int, language: str, text: str) -> tuple[bytes, dict[str, str]]:
+        headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET}
+        return update_body(self.first_update + number, user, language, text), headers
 
-        await phase(plan.users, 0, warmup=True)
-        expected = sum(1 for sample in report.samples if sample.status == 200)
-        deadline = time.monotonic() + DRAIN_TIMEOUT_S
-        while (await bench_count(session, plan.api_url))["count"] < expected:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the warm-up's {expected} replies did not all arrive in {DRAIN_TIMEOUT_S:.0f} s")
-            await asyncio.sleep(0.1)
-        count = max(1, round(plan.rate * plan.seconds))
-        report.started = await phase(count, plan.users, warmup=False)
-        report.last_due = report.started + (count - 1) / plan.rate
-    return report
-
-
-async def in_process(plan: Plan) -> GeneratorReport:
-    context = multiprocessing.get_context("spawn")
-    results = context.Queue()
-    process = context.Process(target=generator_process, args=(plan, results), name="load generator")
-    process.start()
-    outcome = await asyncio.to_thread(results.get)
-    await asyncio.to_thread(process.join)
-    if isinstance(outcome, str):
-        raise RuntimeError(f"the load generator failed: {outcome}")
-    assert isinstance(outcome, GeneratorReport)
-    return outcome
+    async def bench_count(self, session: aiohttp.ClientSession, fake_url: str) -> dict[str, int]:
+        return await bench_count(session, fake_url)
 
 
 # --- webhook: the service in this process -------------------------------------------------------------------------
-
-
-async def prepare(url: str, users: int, seed: int) -> list[str]:
-    """Migrate, seed the demo company, clone staff up to `users`, link person n to Telegram user `user_id(n)`;
-    each one's language."""
-    database = Database(url)
-    try:
-        await migrate.upgrade(database)
-        async with database.transaction() as session:
-            await seed_demo(session, today=NOW.date())
-            staff = list(await session.scalars(select(Employee).order_by(Employee.id)))
-            rng = random.Random(seed)
-            for n in range(len(staff), users):
-                model = staff[n % len(staff)]
-                clone = Employee(email=f"tg{n:05d}@silkroad.example", name=f"Staff Member {n}", department=model.department,
-                                 job_title=model.job_title, manager_id=model.manager_id or model.id, language=rng.choice(LANGUAGES),
-                                 timezone=model.timezone, calendar=model.calendar)
-                session.add(clone)
-                staff.append(clone)
-            await session.flush()
-            for n, employee in enumerate(staff[:users]):
-                await people.link_identity(session, employee, people.Platform.TELEGRAM, str(user_id(n)))
-            return [e.language if e.language in MESSAGES else "en" for e in staff[:users]]
-    finally:
-        await database.dispose()
 
 
 @dataclass
@@ -303,43 +180,10 @@ class WebhookRow:
     inbox: dict[str, int]
 
 
-async def run_service(url: str, data_dir: Path, api_url: str, file_url: str, plan_of: Callable[[str], Plan],
-                      interpreter: Interpreter) -> tuple[GeneratorReport, bool, dict[str, int], list[tuple[float, float]]]:
-    settings = load_settings(
-        database_url=url, data_dir=data_dir, http_host="127.0.0.1", http_port=0, timezone="Asia/Tashkent",
-        telegram_bot_token=TOKEN, telegram_api_url=api_url, telegram_file_url=file_url,
-        telegram_webhook_url=WEBHOOK_URL, telegram_webhook_secret=SECRET,
-    )
-    service = configured_service(settings, interpreter=interpreter, clock=lambda: NOW)
-    stop = asyncio.Event()
-    running = asyncio.create_task(service.run(stop), name="service")
-    try:
-        await started(service, running)
-        async with sampling_cpu() as cpu:
-            generator = await in_process(plan_of(service.url))
-            drained = await drain(service)
-        return generator, drained, await inbox_counts(service), cpu
-    finally:
-        stop.set()
-        await running
-
-
-def webhook_figures(backend: str, plan: Plan, report: GeneratorReport, fake: FakeReport, drained: bool, inbox: dict[str, int],
-                    cpu: list[tuple[float, float]]) -> WebhookRow:
-    replies: defaultdict[int, list[float]] = defaultdict(list)
-    for chat, at in fake.arrivals:
-        replies[chat].append(at)
-    by_chat: defaultdict[int, list[Sample]] = defaultdict(list)
-    for sample in report.samples:
-        if sample.status == 200:
-            by_chat[user_id(sample.user)].append(sample)
-    e2e, unmatched = [], 0
-    for chat, samples in by_chat.items():
-        samples.sort(key=lambda sample: sample.due)
-        if len(samples) != len(replies[chat]):
-            unmatched += sum(1 for sample in samples if not sample.warmup)
-            continue
-        e2e += [at - sample.due for sample, at in zip(samples, sorted(replies[chat]), strict=True) if not sample.warmup]
+def webhook_figures(backend: str, plan: Plan, service: ServiceReport, fake: FakeReport[int]) -> WebhookRow:
+    report = service.generator
+    matched, unmatched = match_replies(report.samples, fake.arrivals, user_id)
+    e2e = [matched[index] - sample.due for index, sample in enumerate(report.samples) if not sample.warmup and index in matched]
     measured = [sample for sample in report.samples if not sample.warmup]
     ok = [sample for sample in measured if sample.status == 200]
     window = max(max((sample.answered for sample in ok), default=report.last_due), report.last_due) - report.started
@@ -349,33 +193,28 @@ def webhook_figures(backend: str, plan: Plan, report: GeneratorReport, fake: Fak
         webhook_ms=percentiles([sample.answered - sample.due for sample in measured]),
         non_200=sum(1 for sample in measured if sample.status not in (0, 200)), no_answer=sum(1 for sample in measured if sample.status == 0),
         reply_rate=len(answers) / (answers[-1] - report.started) if answers and answers[-1] > report.started else float("nan"),
-        e2e_ms=percentiles(e2e), unmatched=unmatched, limited=fake.limited, drained=drained,
-        cpu_ms=1000 * cpu_between(cpu, report.started, answers[-1] if answers else report.last_due) / max(len(measured), 1),
-        inbox=inbox,
+        e2e_ms=percentiles(e2e), unmatched=unmatched, limited=fake.limited, drained=service.drained,
+        cpu_ms=1000 * cpu_between(service.cpu, report.started, answers[-1] if answers else report.last_due) / max(len(measured), 1),
+        inbox=service.inbox,
     )
 
 
 def run_webhook(choice: str, args: argparse.Namespace, interpreter: Interpreter) -> WebhookRow:
     with database_for(choice) as (backend, url, directory):
-        languages = asyncio.run(prepare(url, args.users, args.seed))
-        context = multiprocessing.get_context("spawn")
-        ours, theirs = context.Pipe()
-        fake = context.Process(target=fake_process, args=(theirs,), name="fake telegram")
-        fake.start()
-        try:
-            api_url, file_url = ours.recv()
+        languages, _ = asyncio.run(prepare(url, args.users, args.seed, people.Platform.TELEGRAM, lambda n: str(user_id(n))))
+        with fake_in_process(fake_telegram_process, name="fake telegram") as fake:
+            api_url, file_url = fake.address
 
             def plan_of(service_url: str) -> Plan:
-                return Plan(service_url, api_url, args.users, args.rate, args.seconds, args.seed, languages)
+                return Plan(service_url, api_url, args.users, args.rate, args.seconds, args.seed, languages, TelegramUpdates())
 
-            report, drained, inbox, cpu = asyncio.run(run_service(url, directory, api_url, file_url, plan_of, interpreter))
-            ours.send("stop")
-            fake_report: FakeReport = ours.recv()
-        finally:
-            fake.join(timeout=10)
-            if fake.is_alive():
-                fake.terminate()
-        return webhook_figures(backend, plan_of(""), report, fake_report, drained, inbox, cpu)
+            channel_settings: dict[str, object] = {
+                "telegram_bot_token": TOKEN, "telegram_api_url": api_url, "telegram_file_url": file_url,
+                "telegram_webhook_url": WEBHOOK_URL, "telegram_webhook_secret": SECRET,
+            }
+            service = asyncio.run(run_service(url, directory, channel_settings, plan_of, interpreter))
+            fake_report: FakeReport[int] = fake.stop()
+        return webhook_figures(backend, plan_of(""), service, fake_report)
 
 
 # --- outbound: the channel against the fake -----------------------------------------------------------------------
@@ -444,20 +283,11 @@ async def outbound(api_url: str, file_url: str, count: int) -> list[OutboundRow]
     return rows
 
 
-def run_outbound(count: int) -> tuple[list[OutboundRow], FakeReport]:
-    context = multiprocessing.get_context("spawn")
-    ours, theirs = context.Pipe()
-    fake = context.Process(target=fake_process, args=(theirs,), name="fake telegram")
-    fake.start()
-    try:
-        api_url, file_url = ours.recv()
+def run_outbound(count: int) -> tuple[list[OutboundRow], FakeReport[int]]:
+    with fake_in_process(fake_telegram_process, name="fake telegram") as fake:
+        api_url, file_url = fake.address
         rows = asyncio.run(outbound(api_url, file_url, count))
-        ours.send("stop")
-        report: FakeReport = ours.recv()
-    finally:
-        fake.join(timeout=10)
-        if fake.is_alive():
-            fake.terminate()
+        report: FakeReport[int] = fake.stop()
     return rows, report
 
 
