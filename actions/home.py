@@ -2,10 +2,11 @@
 
 One reply summarises what the other answers tell piecemeal, with the same queries and tables: the leave balance
 (`leave.balance_table`), their requests awaiting a decision (`leave.requests_table`), their open IT tickets
-(`tickets.ticket_table`) and, for managers and HR, the requests waiting for their decision with Approve/Reject
-buttons. Those buttons are `home:approve:<id>` / `home:reject:<id>`: decided by `approvals.decide`, exactly as the
-`leave:` buttons of a direct message are (the requester is told, the decider's messages about it are edited to the
-outcome), and answered with the home again, the outcome on top — a home page has no message to replace.
+(`tickets.ticket_table`), for IT agents their queue (assigned to them or not taken yet) and, for managers and HR,
+the requests waiting for their decision with Approve/Reject buttons. Those buttons are `home:approve:<id>` /
+`home:reject:<id>`: decided by `approvals.decide`, exactly as the `leave:` buttons of a direct message are (the
+requester is told, the decider's messages about it are edited to the outcome), and answered with the home again, the
+outcome on top — a home page has no message to replace.
 
 The page speaks the language of the person's profile, like the notifications they get, whatever the language of
 their last chat. Which of its replies reach the home page is the core's business (bot/home.py).
@@ -77,6 +78,12 @@ async def summary(ctx: ActionContext, notes: Sequence[str] = ()) -> Reply:
         blocks.append(tickets_chat.ticket_table(ctx, mine[:MAX_LISTED], title=t("tickets.open_list", count=len(mine))))
     else:
         lines.append(t("home.tickets_none"))
+    if ctx.employee.has_role(Role.IT_AGENT):
+        queue = await tickets.queue_of(ctx.session, ctx.employee)
+        if queue:
+            blocks.append(tickets_chat.ticket_table(ctx, queue, holder=True, title=t("tickets.queue_list", count=len(queue))))
+        else:
+            lines.append(t("tickets.queue_empty"))
     buttons: list[Button] = []
     waiting = await leave.pending_for(ctx.session, ctx.employee)
     if waiting:

@@ -23,12 +23,12 @@ from bot.channels.slack_blocks import MAX_HOME_BLOCKS, render_home
 from storage import leave, people, tickets
 from storage.database import Database
 from storage.leave import LeaveRequest, LeaveStatus
-from storage.people import Employee
+from storage.people import Employee, Role
 from tests.channels.slack_events import ALICE, ALICE_DM, Running, block_actions, dm, event
 from tests.channels.slack_fake import TEAM_ID, FakeSlack
 from tests.running import NOW, until
 
-MARIA, BOB, HANA = "UMARIA", "UBOB", "UHANA"
+MARIA, BOB, HANA, IVAN, IRINA = "UMARIA", "UBOB", "UHANA", "UIVAN", "UIRINA"
 PEOPLE = {ALICE: "alice@example.com", MARIA: "maria@example.com", BOB: "bob@example.com", HANA: "hana@example.com"}
 TODAY = NOW.date()
 
@@ -194,6 +194,35 @@ async def test_a_request_hr_decided_leaves_the_managers_page_without_a_visit(run
     await until(lambda: len(publishes(running, MARIA)) == 2)
     republished = publishes(running, MARIA)[-1]
     assert "Nothing is waiting for your decision right now." in text_of(republished) and buttons_of(republished) == []
+
+
+async def test_a_ticket_another_agent_took_leaves_the_other_agents_queue_without_a_visit(running: Running) -> None:
+    # An IT agent's page shows their queue. Ivan's Take edits Irina's copy of the new-ticket card (no message of
+    # her own tells her): the edit refreshes her page too, so it stops listing a ticket that is Ivan's now.
+    async with company_of(running) as (session, _):
+        ivan = await people.find_by_email(session, "ivan@example.com")
+        assert ivan is not None
+        irina = Employee(email="irina@example.com", name="Irina IT", department="IT", job_title="IT support", manager_id=ivan.manager_id)
+        irina.set_roles([Role.EMPLOYEE, Role.IT_AGENT])
+        session.add(irina)
+        await session.flush()
+        await people.link_identity(session, ivan, "slack", IVAN)
+        await people.link_identity(session, irina, "slack", IRINA)
+    assert (await running.post(dm("EvLaptop", "my laptop won't turn on"))).status_code == 200
+    await until(lambda: any(block["type"] == "actions" for args in running.slack.posted(ALICE_DM) for block in args["blocks"]))
+    (channel, ts), question = next((key, args) for key, args in running.slack.messages.items() if key[0] == ALICE_DM)
+    yes = next(block for block in question["blocks"] if block["type"] == "actions")["elements"][0]
+    assert (await running.press(block_actions(yes["value"], yes["text"]["text"], message_ts=ts, channel=channel))).status_code == 200
+    await until(lambda: bool(publishes(running, IVAN)) and bool(publishes(running, IRINA)))  # the new ticket on both pages
+    assert "Your IT queue (1)" in text_of(publishes(running, IRINA)[-1]) and "#1" in text_of(publishes(running, IRINA)[-1])
+
+    (card_channel, card_ts), card = next((key, args) for key, args in running.slack.messages.items() if key[0] == f"D{IVAN}")
+    take = next(block for block in card["blocks"] if block["type"] == "actions")["elements"][0]
+    pressed = block_actions(take["value"], take["text"]["text"], message_ts=card_ts, channel=card_channel, user=IVAN)
+    assert (await running.press(pressed)).status_code == 200
+    await until(lambda: len(publishes(running, IRINA)) == 2)
+    assert "Your IT queue is empty" in text_of(publishes(running, IRINA)[-1])
+    await until(lambda: "Your IT queue (1)" in text_of(publishes(running, IVAN)[-1]))  # his now
 
 
 async def test_opening_the_messages_tab_records_nothing(running: Running) -> None:
