@@ -49,6 +49,8 @@ LEASE = timedelta(seconds=25)
 RENEW_WHEN_LEFT = timedelta(seconds=15)
 """A leader renews its lease once less than this is left (a write every few rounds, not every round)."""
 RETRY_FAILED = timedelta(minutes=5)
+LOCKED_ROW_PAUSE = 1.0
+"""Seconds before another round for a schedule that was due but not fired (its row locked by someone else)."""
 ROUND, DUE = "round", "due"
 """The timer's two jobs: the regular round, and the one armed at the earliest due instant."""
 
@@ -145,11 +147,13 @@ class Scheduler(PollingWorker):
             self._timer.modify_job(ROUND, next_run_time=_wall_now())
 
     async def _tick(self) -> None:
+        if self._stop.is_set():
+            return
         if self._busy.locked():  # the running round goes on for another one instead
             self._again = True
             return
         async with self._busy:
-            more = True
+            firing, more = Firing(), True
             while (more or self._again) and not self._stop.is_set():
                 self._again = False
                 try:
@@ -182,7 +186,11 @@ class Scheduler(PollingWorker):
             if timer.get_job(DUE) is not None:
                 timer.remove_job(DUE)
             return
-        timer.add_job(self._tick, DateTrigger(_wall_now() + timedelta(seconds=max(wait, 0.0)), timezone=UTC), id=DUE, replace_existing=True)
+        # Due already, yet not fired by the round just run: its row is locked (a chat cancelling that reminder, on
+        # PostgreSQL). A short pause, not a round straight away, again and again while the lock is held.
+        if wait <= 0:
+            wait = min(LOCKED_ROW_PAUSE, self.poll_interval)
+        timer.add_job(self._tick, DateTrigger(_wall_now() + timedelta(seconds=wait), timezone=UTC), id=DUE, replace_existing=True)
 
     def _at(self, job: str, moment: datetime) -> None:
         if self._timer is not None:
@@ -218,9 +226,10 @@ class Scheduler(PollingWorker):
                 async with session.begin_nested():  # the whole round in one savepoint: the usual case, and cheap
                     for schedule in due:
                         await self._fire(session, schedule, now, calendars, firing, alone=False)
-            except Exception:
+            except Exception as error:
                 # A handler failed, and the savepoint undid the round: again with a savepoint per schedule, so only the
                 # broken one waits to be retried. (Claimed again: the rollback expired the rows' changed attributes.)
+                log.info("a scheduled job failed (%s); firing this round's jobs one by one", type(error).__name__)
                 firing = Firing(leader=True)
                 due = await schedules.claim_due(session, now=now, kinds=self.jobs.handlers, limit=self.batch_size)
                 for schedule in due:
@@ -259,33 +268,39 @@ class Scheduler(PollingWorker):
         self, session: AsyncSession, schedule: Schedule, now: datetime, calendars: dict[str, frozenset[date]], firing: Firing,
         *, alone: bool,
     ) -> None:
-        """Run the schedule's handler and move it to its next instant; `alone`: in a savepoint of its own, a failure
-        logged and the schedule retried later, instead of the failure undoing the caller's savepoint."""
+        """Fire one schedule: its handler, then its next instant. `alone`: in a savepoint of its own, so a failure
+        (the handler's, or a rule that no longer reads) is logged and the schedule retried later, instead of the
+        failure undoing the caller's savepoint."""
+        schedule_id, kind = schedule.id, schedule.kind  # a rolled-back savepoint expires the row's attributes
+        try:
+            if alone:
+                async with session.begin_nested():
+                    ctx = await self._run(session, schedule, now, calendars)
+            else:
+                ctx = await self._run(session, schedule, now, calendars)
+        except Exception as error:  # one broken job must not stop the others; it is tried again later
+            if not alone:
+                raise
+            log.warning("scheduled %s %s failed (%s); trying again in %s", kind, schedule_id, type(error).__name__, RETRY_FAILED)
+            schedules.failed(schedule, error, retry_at=now + RETRY_FAILED)
+            firing.failed.append(schedule_id)
+            return
+        firing.fired.append((schedule_id, kind, ctx.due))
+        firing.queued += ctx.queued
+
+    async def _run(self, session: AsyncSession, schedule: Schedule, now: datetime, calendars: dict[str, frozenset[date]]) -> JobContext:
         assert schedule.next_due is not None
         owner = await session.get(Employee, schedule.owner_id) if schedule.owner_id is not None else None
         ctx = JobContext(session, schedule, now, schedule.next_due, self.policy, calendars)
         holidays = await ctx.holidays(owner.calendar) if owner is not None else frozenset[date]()
         timing = Timing.of(schedule, self.policy.quiet)
         ctx.due = schedules.latest_until(timing, schedule.next_due, now, holidays)
-        try:
-            if alone:
-                async with session.begin_nested():
-                    await self.jobs.handlers[schedule.kind](ctx)
-            else:
-                await self.jobs.handlers[schedule.kind](ctx)
-        except Exception as error:  # one broken job must not stop the others; it is tried again later
-            if not alone:
-                raise
-            log.warning("scheduled %s %s failed (%s); trying again in %s", schedule.kind, schedule.id, type(error).__name__, RETRY_FAILED)
-            schedules.failed(schedule, error, retry_at=now + RETRY_FAILED)
-            firing.failed.append(schedule.id)
-            return
+        await self.jobs.handlers[schedule.kind](ctx)
         schedule.last_fired, schedule.last_error = ctx.due, ""
         schedule.next_due = schedules.next_after(timing, now, holidays)
         if schedule.next_due is None:
             schedule.active = False
-        firing.fired.append((schedule.id, schedule.kind, ctx.due))
-        firing.queued += ctx.queued
+        return ctx
 
 
 def _wall_now() -> datetime:

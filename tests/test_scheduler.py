@@ -473,7 +473,8 @@ async def test_running_it_fires_each_reminder_at_its_instant_not_at_the_next_pol
         stop.set()
         await running
     assert queued_at[0] - first < timedelta(seconds=8) and queued_at[1] - second < timedelta(seconds=8)  # not 10 minutes
-    assert queued_at[1] >= second  # and not early
+    queued = {message.payload["text"]: message.created_at for message in await messages(database, PERSONAL)}
+    assert queued["⏰ Reminder: stand-up"] >= first and queued["⏰ Reminder: coffee"] >= second  # and not early
     async with database.sessions() as session:
         lease = await schedules.lease_of(session)
     assert lease is not None and lease.holder == "timed" and lease.expires_at <= utcnow()  # given up on stop
@@ -574,6 +575,21 @@ async def test_a_broken_job_is_retried_later_without_holding_up_the_others(datab
     assert not (await schedule_row(database, ok)).active  # a one-off, done (the failed round's undo did not stick)
     row = await schedule_row(database, broken)
     assert (row.active, row.next_due, row.last_error) == (True, clock.now + timedelta(minutes=5), "RuntimeError: boom")
+
+
+async def test_a_schedule_whose_rule_no_longer_reads_is_retried_later_without_holding_up_the_others(
+    database: Database, company: Company, clock: Clock
+) -> None:
+    ok = await personal(database, company.alice, clock=clock, what="fine", once_at=MONDAY + timedelta(hours=1))
+    broken = await personal(database, company.bob, clock=clock, what="weekly", rule="DTSTART:20261123T090000\nRRULE:FREQ=WEEKLY;BYDAY=FR")
+    async with database.transaction() as session:  # stored by an older version, say
+        await session.execute(update(Schedule).where(Schedule.id == broken).values(rule="RRULE:FREQ=SOMETIMES", next_due=MONDAY))
+    clock.now = MONDAY + timedelta(hours=2)
+    firing = await scheduler(database, clock).run_once()
+    assert broken in firing.failed and ok in [fired[0] for fired in firing.fired]
+    assert [message.payload["text"] for message in await messages(database, PERSONAL)] == ["⏰ Reminder: fine"]
+    row = await schedule_row(database, broken)
+    assert row.active and row.next_due == clock.now + timedelta(minutes=5) and row.last_error.startswith("ValueError")
 
 
 async def test_an_hr_case_with_nobody_in_hr_reaches_no_one(database: Database, company: Company, clock: Clock) -> None:
