@@ -372,9 +372,10 @@ def outbox_list(
     ctx: typer.Context,
     failed: Annotated[bool, typer.Option("--failed", help="Only the failed (dead-lettered) messages.")] = False,
 ) -> None:
-    """List the messages waiting and failed: "scheduled" (due later: deferred past someone's night, say), "pending"
-    (due, not delivered yet) and "failed" — id, status, recipient, platform, attempts, due time (UTC) and the reason
-    of the last failure, never the text. `backoffice outbox retry ID` sends a failed one again."""
+    """List the messages waiting and failed: "scheduled" (for a later time: deferred past someone's night, say),
+    "pending" (due, not delivered yet; "retrying" after a failed attempt) and "failed" — id, status, recipient,
+    platform, attempts, due time (UTC) and the reason of the last failure, never the text. `backoffice outbox retry
+    ID` sends a failed one again."""
     if ctx.invoked_subcommand is not None:
         return
     from storage import outbox
@@ -387,7 +388,7 @@ def outbox_list(
     async def work(database: Database) -> tuple[dict[OutboxStatus, int], int, list[outbox.Listed]]:
         await upgrade_database(database)
         async with database.reading() as session:
-            return await outbox.depth(session), await outbox.due_later(session, now=now), await outbox.listing(session, statuses)
+            return await outbox.depth(session), await outbox.scheduled(session, now=now), await outbox.listing(session, statuses)
 
     depth, later, rows = run_with_database(settings_from(ctx), work)
     typer.echo(f"scheduled: {later}, pending: {depth[OutboxStatus.PENDING] - later}, failed: {depth[OutboxStatus.DEAD]}")
@@ -397,7 +398,9 @@ def outbox_list(
     def status(row: outbox.Listed) -> str:
         if row.status is OutboxStatus.DEAD:
             return "failed"
-        return "scheduled" if row.status is OutboxStatus.PENDING and row.due_at > now else row.status.value
+        if row.scheduled(now):
+            return "scheduled"
+        return "retrying" if row.attempts or row.reason else row.status.value
 
     header = ("id", "status", "kind", "recipient", "platform", "attempts", "due (UTC)", "reason")
     table = [header] + [

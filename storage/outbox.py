@@ -389,6 +389,10 @@ class Listed:
     due_at: datetime
     reason: str
 
+    def scheduled(self, now: datetime) -> bool:
+        """Pending, never tried, for a later time (what `scheduled()` counts)."""
+        return self.status is OutboxStatus.PENDING and self.due_at > now and self.attempts == 0 and not self.reason
+
 
 async def listing(
     session: AsyncSession, statuses: Iterable[OutboxStatus] = (OutboxStatus.PENDING, OutboxStatus.DEAD), *, limit: int = 200
@@ -406,10 +410,14 @@ async def listing(
     return [Listed(*row) for row in rows]
 
 
-async def due_later(session: AsyncSession, *, now: datetime | None = None) -> int:
-    """How many pending messages wait for a later time (a reminder deferred past someone's quiet hours, say)."""
-    later = OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at > (now or utcnow())
-    return int(await session.scalar(select(func.count()).select_from(OutboxMessage).where(*later)) or 0)
+async def scheduled(session: AsyncSession, *, now: datetime | None = None) -> int:
+    """How many pending messages, never tried yet, wait for a later time (a reminder deferred past someone's quiet
+    hours, say) — not those waiting to be tried again after a failure (`Listed.scheduled` tells one row)."""
+    waiting = (
+        OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at > (now or utcnow()),
+        OutboxMessage.attempts == 0, OutboxMessage.last_error == "",
+    )
+    return int(await session.scalar(select(func.count()).select_from(OutboxMessage).where(*waiting)) or 0)
 
 
 async def depth(session: AsyncSession) -> dict[OutboxStatus, int]:

@@ -28,7 +28,8 @@ def cli(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> C
 
 
 def seed(database_url: str) -> tuple[int, int]:
-    """A pending message for Alice, a failed one for Bob and one for Bob due in 2099 (scheduled)."""
+    """A pending message for Alice, a failed one for Bob, one for Bob due in 2099 (scheduled) and one for Alice that
+    failed once and is to be tried again in 2099 (retrying: not scheduled)."""
 
     async def work() -> tuple[int, int]:
         database = Database(database_url)
@@ -41,6 +42,9 @@ def seed(database_url: str) -> tuple[int, int]:
                 await outbox.mark_failed(session, failed.id, "timed out", now=NOW)
                 await outbox.mark_dead(session, failed.id, "unreachable on every platform (telegram: the bot was blocked)")
                 await outbox.enqueue(session, company.bob.id, {"text": SECRET_TEXT}, due_at=LATER)
+                retrying = await outbox.enqueue(session, company.alice.id, {"text": SECRET_TEXT}, due_at=NOW)
+                await session.flush()
+                await outbox.mark_failed(session, retrying.id, "timed out", now=NOW, retry_after=(LATER - NOW).total_seconds())
                 return pending.id, failed.id
         finally:
             await database.dispose()
@@ -68,10 +72,11 @@ def test_the_outbox_lists_pending_and_failed_messages_without_their_text(cli: Cl
     listed = cli.invoke(app, ["outbox"], env={"COLUMNS": "250"})
     assert listed.exit_code == 0, listed.output
     lines = listed.output.splitlines()
-    assert lines[0] == "scheduled: 1, pending: 1, failed: 1"
+    assert lines[0] == "scheduled: 1, pending: 2, failed: 1"
     assert lines[1].split() == ["id", "status", "kind", "recipient", "platform", "attempts", "due", "(UTC)", "reason"]
     rows = {line.split()[0]: line for line in lines[2:]}
-    assert set(rows) == {str(pending), str(failed), str(failed + 1)}
+    assert set(rows) == {str(pending), str(failed), str(failed + 1), str(failed + 2)}
+    assert rows[str(failed + 2)].split()[1:6] == ["retrying", "send", "alice@example.com", "-", "1"]
     assert rows[str(failed + 1)].split()[1:8] == ["scheduled", "send", "bob@example.com", "-", "0", "2099-01-04", "03:00:00"]
     assert rows[str(failed)].split()[1:6] == ["failed", "send", "bob@example.com", "-", "1"]
     assert rows[str(failed)].endswith("unreachable on every platform (telegram: the bot was blocked)")
@@ -89,7 +94,7 @@ def test_a_failed_message_can_be_retried_once(cli: CliRunner, database_url: str)
     assert retried.exit_code == 0, retried.output
     assert f"outbox message {failed} is queued again" in retried.output
     assert status_of(database_url, failed) is OutboxStatus.PENDING
-    assert cli.invoke(app, ["outbox"]).output.splitlines()[0] == "scheduled: 1, pending: 2, failed: 0"
+    assert cli.invoke(app, ["outbox"]).output.splitlines()[0] == "scheduled: 1, pending: 3, failed: 0"
 
     again = cli.invoke(app, ["outbox", "retry", str(pending)])
     assert again.exit_code == 1 and "only a failed message can be retried" in again.output
