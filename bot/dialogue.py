@@ -418,7 +418,8 @@ class Dialogue:
                 await self._submit(ctx, state, form, frame)
             else:
                 await self._close_form(ctx, state, said="core.form_not_done")
-            _in_place_of_the_question(ctx.replies, answered)
+            if not any(still is frame for still in stack):  # answered; a failed submit keeps its question in view
+                _in_place_of_the_question(ctx.replies, answered)
         elif isinstance(press, SlotChoice):
             chosen = offered_choice(frame, press) if frame is not None else None
             if frame is None or chosen is None:

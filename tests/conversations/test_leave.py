@@ -248,6 +248,17 @@ async def test_the_answer_to_yes_takes_the_place_of_the_question_and_a_second_pr
     assert len(await requests_of(database, company.alice)) == 1
 
 
+async def test_a_yes_whose_filing_fails_keeps_the_question_and_says_why_under_it(chat: Chat, company: Company, database: Database) -> None:
+    await chat.say(company.alice, "annual leave from 14 to 18 December")
+    question = shown_with(chat, company.alice, "Yes")
+    await file_leave(database, company.alice, "annual", date(2026, 12, 14), date(2026, 12, 18))  # meanwhile, elsewhere
+    receipt = await press_on(chat, company.alice, question, "Yes")
+    assert not any(reply.replaces_source for reply in receipt.replies)
+    assert chat.channel.current[question.reference].reply == question.reply  # what was being filed stays in view
+    assert receipt.replies[-1].text == EN("core.form_fix_or_cancel")
+    assert len(await requests_of(database, company.alice)) == 1
+
+
 async def test_the_answer_to_no_or_to_a_choice_takes_the_place_of_the_question(chat: Chat, company: Company, database: Database) -> None:
     await chat.say(company.alice, "I need sick leave tomorrow")
     question = shown_with(chat, company.alice, "No")
