@@ -161,6 +161,7 @@ async def _named_department(ctx: ActionContext) -> str | None:
 
 
 MAX_NAMED = 60
+MAX_WAITING_SHOWN = 10
 
 
 def _table_words(key: str) -> frozenset[str]:
@@ -189,9 +190,9 @@ def _is_named(name: str, said: list[str]) -> bool:
 
 
 def _who_is_waiting(requesters: list[Employee]) -> str:
-    """Each person once, with their team where they have one: "Alice Able (Sales), Bob Baker"."""
-    shown = dict.fromkeys(f"{who.name} ({who.department})" if who.department else who.name for who in requesters)
-    return ", ".join(shown)
+    """Each person once, with their team where they have one: "Alice Able (Sales), Bob Baker" (the first few)."""
+    shown = list(dict.fromkeys(f"{who.name} ({who.department})" if who.department else who.name for who in requesters))
+    return ", ".join(shown[:MAX_WAITING_SHOWN]) + (", …" if len(shown) > MAX_WAITING_SHOWN else "")
 
 
 async def _offer_bulk(ctx: ActionContext) -> None:

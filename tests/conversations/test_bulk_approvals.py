@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from sqlalchemy import update
 
 from actions.i18n import Translator
@@ -136,3 +137,13 @@ async def test_approve_all_from_one_person_lists_only_theirs_and_from_my_team_me
     said = await chat.say(company.manager, "approve all pending requests from my team")
     assert said.text.startswith(EN("approvals.bulk_confirm", count="1"))
     assert "Alice Able" in said.text
+
+
+@pytest.mark.parametrize("text", ["εγκρίνετε όλες τις αιτήσεις των υπαλλήλων μου", "одобри все заявки из списка"])
+async def test_approve_all_of_my_people_in_greek_or_from_the_list_in_russian_means_everyone(
+    chat: Chat, company: Company, database: Database, text: str
+) -> None:
+    await file_leave(database, company.alice, date(2026, 12, 14), date(2026, 12, 18))
+    await file_leave(database, company.bob, date(2026, 12, 1), date(2026, 12, 4))
+    said = await chat.say(company.manager, text)
+    assert said.buttons and "Alice Able" in said.text and "Bob Baker" in said.text  # both offered, not "nobody called …"
