@@ -424,9 +424,10 @@ class DeliveryWorker(PollingWorker):
         if user_id is None and outcome.target.identity_id is not None:
             identity = await session.get(ChatIdentity, outcome.target.identity_id)
             user_id = identity.external_id if identity is not None else None
-        if user_id is None and job.kind is OutboxKind.EDIT:
+        if user_id is None and job.kind is OutboxKind.EDIT:  # the account whose chat holds the edited message
             linked = await people.identities_on(session, job.recipient_id, platform)
-            user_id = linked[0].external_id if linked else None
+            edited_in = next((identity for identity in linked if identity.private_address == job.chat_id), linked[0] if linked else None)
+            user_id = edited_in.external_id if edited_in is not None else None
         if user_id is not None:
             await home.refresh_later(session, platform=platform, user_id=user_id, cause=f"outbox:{job.id}", now=now)
 
