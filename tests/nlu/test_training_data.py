@@ -5,6 +5,7 @@ import pytest
 from nlu.training_data import AnnotationError, TrainingDataError, load_training_data, parse_annotated
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tiny"
+OWN_DATA = Path(__file__).resolve().parents[2] / "nlu" / "data"
 
 
 def write(tmp_path: Path, body: str, name: str = "en.yml") -> Path:
@@ -117,3 +118,15 @@ def test_missing_path_and_empty_folder_raise_file_not_found(tmp_path: Path) -> N
         load_training_data(tmp_path / "missing.yml")
     with pytest.raises(FileNotFoundError):
         load_training_data(tmp_path)
+
+
+def test_no_held_out_case_is_a_training_example_as_folded_text() -> None:
+    # The held-out set measures what the model was not shown: a case that is a training line with other accents,
+    # case or punctuation measures recall, and nothing of how people type it next time.
+    from nlu.cli import PACKAGE_HELDOUT
+    from nlu.heldout import load_heldout
+    from nlu.normalize import words
+
+    trained = {tuple(words(example.text)) for example in load_training_data(OWN_DATA).examples}
+    copied = [case.text for case in load_heldout(PACKAGE_HELDOUT) if tuple(words(case.text)) in trained]
+    assert copied == []
