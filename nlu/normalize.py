@@ -223,16 +223,22 @@ _UZ_LOANWORDS = {
 }  # fmt: skip
 """Russian loanwords whose Cyrillic the Latin spelling does not tell (я ё ю ь ъ ц); matched as a word's stem."""
 _UZ_KEPT_LATIN = ("telegram", "slack", "link", "hdmi")
+_UZ_SUFFIX_STARTS = ("", "d", "g", "k", "q", "n", "l", "s", "i", "t", *_UZ_APOSTROPHE)
+"""What may follow a kept stem: the end, an apostrophe or the first letter of a suffix (-da, -ga, -ni, -lar, -ingiz…),
+so Telegramda keeps its stem and Linkedin is a word of its own."""
 """Stems written in Latin in Uzbek Cyrillic too: product names (as ``{platform}`` shows them) and ``link``, the
 command word the assistant reads only in Latin (bot/linking.py)."""
+_UZ_ABBREVIATION = r"\b(?!(?:SH|CH|Y[OUAE]|[OG][ʻʼ’‘'`])[a-z])[A-Z0-9][A-Z0-9-]{0,3}[A-Z0-9](?![A-Zʻʼ’‘'`])"
+"""Capitals that are an abbreviation (HR, USB-C; a suffix may follow: HRga): five characters at most, not an Uzbek
+digraph capitalised before lower case (SHanba), not part of a word in capitals (OʻZBEKISTON is converted whole)."""
 _PROTECTED = re.compile(
-    r"\{[^}]*\}|https?://\S+|(?<![\w/])/[a-z_]+|`[^`]*`|<[^>]*>|\b[A-Z0-9][A-Z0-9-]*[A-Z0-9]|\b[A-Za-z]+\d\w*"
+    rf"\{{[^}}]*\}}|https?://\S+|(?<![\w/])/[a-z_]+|`[^`]*`|<[^>]*>|{_UZ_ABBREVIATION}|\b[A-Za-z]+\d\w*"
 )
 
 
 def _uzbek_word_to_cyrillic(word: str) -> str:
     lower = word.lower()
-    kept = next((stem for stem in _UZ_KEPT_LATIN if lower.startswith(stem)), None)
+    kept = next((stem for stem in _UZ_KEPT_LATIN if lower.startswith(stem) and lower[len(stem) : len(stem) + 1] in _UZ_SUFFIX_STARTS), None)
     if kept is None and _FOREIGN_LETTERS.search(lower):
         return word
     loanword = next((stem for stem in _UZ_LOANWORDS if lower.startswith(stem)), None)

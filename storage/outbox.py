@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, ForeignKey, String, Table, Text, bindparam, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -88,28 +87,18 @@ async def enqueue(
     idempotency_key: str | None = None,
     live_key: str | None = None,
 ) -> OutboxMessage:
-    """Queue a notification; with an idempotency key, queuing the same one twice returns the first. A `live_key`
-    marks a message whose buttons act on that record: once sent, it is remembered for editing (storage/live.py)."""
-    if idempotency_key is not None:
-        existing = await session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == idempotency_key))
-        if existing is not None:
-            return existing
-    message = OutboxMessage(
-        recipient_id=recipient_id,
-        payload=payload,
-        due_at=due_at or utcnow(),
-        idempotency_key=idempotency_key,
-        live_key=live_key,
-    )
-    try:
-        async with session.begin_nested():
-            session.add(message)
-    except IntegrityError:
-        found = await session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == idempotency_key))
-        if found is None:
-            raise
-        return found
-    return message
+    """Queue a notification; with an idempotency key, queuing the same one twice returns the first (`queue_once`:
+    a retry racing the first can't fail or make a second row). A `live_key` marks a message whose buttons act on that
+    record: once sent, it is remembered for editing (storage/live.py)."""
+    if idempotency_key is None:
+        message = OutboxMessage(recipient_id=recipient_id, payload=payload, due_at=due_at or utcnow(), live_key=live_key)
+        session.add(message)
+        await session.flush()
+        return message
+    await queue_once(session, recipient_id, payload, due_at=due_at or utcnow(), idempotency_key=idempotency_key, live_key=live_key)
+    queued = await session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == idempotency_key))
+    assert queued is not None  # inserted now, or by the first; nothing deletes it in between
+    return queued
 
 
 _OUTBOX = cast(Table, OutboxMessage.__table__)
@@ -122,9 +111,9 @@ async def queue_once(
 ) -> bool:
     """Queue a notification unless one with this idempotency key was queued before; True if queued now.
 
-    What `enqueue` does for one message, for the scheduler's thousands in a round: one INSERT .. ON CONFLICT DO
-    NOTHING (Core, built once per dialect), without a lookup first, a savepoint or the ORM's unit of work — a third
-    of the CPU a fired reminder cost (tests/benchmarks/scheduler_benchmark.py)."""
+    One INSERT .. ON CONFLICT DO NOTHING (Core, built once per dialect): no lookup first, no savepoint, no ORM unit
+    of work — the scheduler queues thousands in a round this way (a third of the CPU a fired reminder cost before,
+    tests/benchmarks/scheduler_benchmark.py); `enqueue` too, then reads the row back."""
     dialect = session.get_bind().dialect.name
     statement = _QUEUE_ONCE.get(dialect)
     if statement is None:

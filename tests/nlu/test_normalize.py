@@ -55,6 +55,7 @@ def test_uzbek_latin_to_cyrillic_keeps_placeholders_commands_and_abbreviations()
         ("is'hoq, poeziya, ishxona", "исҳоқ, поэзия, ишхона"),  # sʼh is two letters; e after a vowel is э
         ("HRga, 2-xonada 42ni, ha/yo‘q", "HRга, 2-хонада 42ни, ҳа/йўқ"),  # suffixes around abbreviations and digits
         ("Telegramda /link KOD, Slackda link, wifi", "Telegramда /link KOD, Slackда link, wifi"),  # names, commands
+        ("SHanba, O‘ZBEKISTON, SHAHAR, USB-C, Linkedin", "Шанба, ЎЗБЕКИСТОН, ШАҲАР, USB-C, Линкедин"),  # capitals
     ],
 )
 def test_uzbek_latin_to_cyrillic_knows_loanwords_names_and_suffixes(latin: str, cyrillic: str) -> None:
