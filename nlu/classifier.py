@@ -30,13 +30,12 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
-from nlu.entities.text import APOSTROPHES, fold
+from nlu.normalize import fold, one_apostrophe
 
 __all__ = ["ClassifierConfig", "IntentClassifier", "fold_accents", "normalize_text", "with_tags"]
 
 OUT_OF_SCOPE = "out_of_scope"
 
-_APOSTROPHES = re.compile(f"[{APOSTROPHES}]")
 _WORD = re.compile(r"\w+(?:'\w+)*")
 _DIGIT = re.compile(r"\d")
 _TAG_SEPARATOR = "\x1f"  # ASCII unit separator: never typed, and no word character
@@ -50,7 +49,7 @@ def with_tags(text: str, tags: Iterable[str]) -> str:
 
 def normalize_text(text: str) -> str:
     """NFKC, casefold and one apostrophe for Uzbek's o‘ oʻ o' o` variants."""
-    return _APOSTROPHES.sub("'", unicodedata.normalize("NFKC", text).casefold())
+    return one_apostrophe(unicodedata.normalize("NFKC", text).casefold())
 
 
 @lru_cache(maxsize=1 << 16)  # called per word on every message; words repeat, so this halves featurising time

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from nlu.normalize import APOSTROPHES, DEFAULT_SCRIPT, detection_variants, fold, script_of, variant
+from nlu.normalize import DEFAULT_SCRIPT, detection_variants, fold, one_apostrophe, script_of, variant
 
 LANGUAGES = ("en", "ru", "uz", "az", "el", "vi")
 NGRAM_SIZES = (1, 2, 3, 4)
@@ -24,7 +24,6 @@ SMOOTHING = 0.1
 MIN_LETTERS = 4  # a message without a word this long ("ok", "42", "👍", "k thx") says nothing about its language
 HINT_MARGIN = 0.3  # mean log-likelihood per n-gram another language must win by to overrule the hint
 
-_APOSTROPHES = re.compile(f"[{APOSTROPHES}]")
 _NOT_LETTERS = re.compile(r"[^\w']+|[\d_]+")
 _GREEK = re.compile("[\u0370-\u03ff\u1f00-\u1fff]")
 _CYRILLIC = re.compile("[\u0400-\u04ff]")
@@ -35,7 +34,7 @@ _TURKIC_LATIN = re.compile("[ğışçöüĞİŞÇÖÜ]")
 _UZBEK_APOSTROPHE = re.compile("[oOgG][ʻ‘]")
 
 def _normalize(text: str) -> str:
-    return _APOSTROPHES.sub("'", text.lower())
+    return one_apostrophe(text.lower())
 
 
 def _ngrams(text: str) -> Iterable[str]:

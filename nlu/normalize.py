@@ -63,6 +63,7 @@ __all__ = [
     "russian_in_latin",
     "script_of",
     "uzbek_to_cyrillic",
+    "one_apostrophe",
     "uzbek_to_latin",
     "variant",
     "words",
@@ -70,6 +71,12 @@ __all__ = [
 
 APOSTROPHES = "'ʻʼ’‘`´ʹ′"
 DASHES = "-‐‑‒–—―−"
+_ANY_APOSTROPHE = re.compile(f"[{APOSTROPHES}]")
+
+
+def one_apostrophe(text: str) -> str:
+    """Every apostrophe-like mark as ' (Uzbek's oʻ o‘ o' o` are one letter, typed every way)."""
+    return _ANY_APOSTROPHE.sub("'", text)
 
 DEFAULT_SCRIPT = {"en": "Latn", "ru": "Cyrl", "uz": "Latn", "az": "Latn", "el": "Grek", "vi": "Latn"}
 SCRIPT_VARIANTS = {"uz": ("Latn", "Cyrl"), "ru": ("Cyrl", "Latn"), "el": ("Grek", "Latn")}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -10,6 +9,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from nlu.entities.text import FoldedText, Token, fold, tokenize
+from nlu.normalize import one_apostrophe
 
 MIN_FUZZY_LENGTH = 5  # shorter words have too many one-letter neighbours among ordinary words
 # A lone word is corrected only when long: "keybaord" yes, "still" (→ "stilo") or "концерт" (→ "конверт") no.
@@ -244,9 +244,6 @@ def _overlaps(start: int, end: int, taken: list[tuple[int, int]]) -> bool:
     return any(start < t_end and t_start < end for t_start, t_end in taken)
 
 
-_APOSTROPHES = re.compile("[ʻʼ’‘`´ʹ′]")
-
-
 def _light(text: str) -> str:
     """Lower case with one apostrophe, accents kept."""
-    return _APOSTROPHES.sub("'", text.lower())
+    return one_apostrophe(text.lower())
