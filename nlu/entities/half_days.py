@@ -46,6 +46,8 @@ def find_half_days(text: FoldedText, language: str, taken: list[tuple[int, int]]
         if language == "vi" and _has_homograph(text, start, end):
             continue
         found.append(HalfDayMatch(match.lastgroup or "half", start, end))
+    if any(half.value != "half" for half in found):  # "half a day, Friday afternoon": which half is said too
+        found = [half for half in found if half.value != "half"]
     return found
 
 

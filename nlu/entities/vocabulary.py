@@ -117,9 +117,9 @@ ENGLISH = LanguageWords(
     next_modifier=r"next|the\s+next|the\s+following|following",
     this_modifier=r"this|this\s+coming|coming",
     last_modifier=r"last|the\s+last|past|the\s+past|previous|the\s+previous",
-    last_week=r"last\s+week|(?:the\s+)?previous\s+week|the\s+week\s+before",
-    next_week=r"(?:the\s+)?(?:next|following)\s+week",
-    this_week=r"this\s+week",
+    last_week=r"last\s+(?:week|wk)|(?:the\s+)?previous\s+week|the\s+week\s+before",
+    next_week=r"(?:the\s+)?(?:next|following|nxt)\s+(?:week|wk)",
+    this_week=r"this\s+(?:week|wk)",
     week_after_next=r"(?:the\s+)?week\s+after\s+(?:the\s+)?next(?:\s+one)?",
     range_to=r"-|to|till|until|til|through|thru",
     between=r"between",
@@ -573,8 +573,8 @@ VIETNAMESE = LanguageWords(
     place_words=r"phòng|tầng|văn\s+phòng",
     stock_words=r"tồn\s+kho|tồn|kho|hàng",
     half_day_half=r"nửa\s+ngày|nửa\s+buổi",
-    half_day_morning=r"(?<!chào\s)buổi\s+sáng|sáng\s+mai",
-    half_day_afternoon=r"buổi\s+chiều|chiều\s+mai",
+    half_day_morning=r"(?<!chào\s)buổi\s+sáng|sáng\s+(?:mai|nay|thứ|chủ\s+nhật)",
+    half_day_afternoon=r"buổi\s+chiều|chiều\s+(?:mai|nay|thứ|chủ\s+nhật)",
 )
 
 WORDS: dict[str, LanguageWords] = {

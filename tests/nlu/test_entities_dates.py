@@ -34,6 +34,7 @@ def dates(extractor: EntityExtractor, text: str, language: str, today: date = MO
         ("en", "next Monday", "2026-11-30", None),
         ("en", "on Friday", "2026-11-27", None),
         ("en", "next week", "2026-11-30", "2026-12-04"),
+        ("en", "off nxt wk", "2026-11-30", "2026-12-04"),  # chat shorthand
         ("en", "1–5 December", "2026-12-01", "2026-12-05"),
         ("en", "1-5 Dec", "2026-12-01", "2026-12-05"),
         ("en", "from 3 to 7 January", "2027-01-03", "2027-01-07"),

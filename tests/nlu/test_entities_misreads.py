@@ -224,6 +224,8 @@ def test_specific_leave_words_keep_their_type(
         ("vi", "nghỉ nửa ngày", "half"),
         ("vi", "nghỉ buổi sáng thứ sáu", "morning"),
         ("vi", "xin nghỉ buổi chiều mai", "afternoon"),
+        ("vi", "chiều thứ sáu cho em nghỉ nửa ngày", "afternoon"),  # the half that is said wins over "half a day"
+        ("en", "half a day on Friday, in the afternoon", "afternoon"),
     ],
 )
 def test_half_days(extractor: EntityExtractor, language: str, text: str, half: str) -> None:
