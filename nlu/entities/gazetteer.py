@@ -82,6 +82,10 @@ class _Entry:
     rank: int  # lower wins when two entries share a phrase
 
 
+ORDERED_WORD_LENGTH = 2
+"""A phrase with a word this short matches only in the order its alias writes it."""
+
+
 class Gazetteer:
     """Phrases indexed once by their (order-free) normalized tokens; matching costs a few dict look-ups."""
 
@@ -89,18 +93,21 @@ class Gazetteer:
         self._phrases: dict[tuple[str, ...], _Entry] = {}
         # phrase → folded word → how the aliases write it (accents kept)
         self._spellings: dict[tuple[str, ...], dict[str, set[str]]] = {}
+        # phrase → its words in the orders its aliases write them (a phrase with a short word keeps its order)
+        self._orders: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
         self._vocabulary: set[str] = set()
         self._stems: dict[str, str] = {}
         self._fuzzy_by_initial: dict[str, list[str]] = {}
         self._cache: dict[str, tuple[str | None, bool]] = {}
 
     def __getstate__(self) -> dict[str, object]:
-        return {"phrases": self._phrases, "spellings": self._spellings}
+        return {"phrases": self._phrases, "spellings": self._spellings, "orders": self._orders}
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__init__()  # type: ignore[misc]
         self._phrases = state["phrases"]  # type: ignore[assignment]
         self._spellings = state["spellings"]  # type: ignore[assignment]
+        self._orders = state.get("orders", {})  # type: ignore[assignment]  # a model saved before: any order
         self.finish()
 
     def add(self, entity: str, alias: str, value: str, rank: int) -> None:
@@ -111,6 +118,7 @@ class Gazetteer:
             existing = self._phrases.get(key)
             if existing is None or rank < existing.rank:
                 self._phrases[key] = _Entry(entity, value, rank)
+            self._orders.setdefault(key, set()).add(tuple(tokens))
             spellings = self._spellings.setdefault(key, {})
             for token, spelling in zip(tokens, written, strict=False):
                 spellings.setdefault(token, set()).add(spelling)
@@ -118,6 +126,7 @@ class Gazetteer:
     def remove_entity(self, entity: str, rank: int) -> None:
         self._phrases = {k: e for k, e in self._phrases.items() if not (e.entity == entity and e.rank == rank)}
         self._spellings = {k: s for k, s in self._spellings.items() if k in self._phrases}
+        self._orders = {k: o for k, o in self._orders.items() if k in self._phrases}
 
     def finish(self) -> None:
         """Rebuild the derived look-ups after a batch of `add` calls."""
@@ -175,6 +184,14 @@ class Gazetteer:
                 return False
         return True
 
+    def _in_order(self, key: tuple[str, ...], words: tuple[str, ...]) -> bool:
+        """Words match in any order ("кабель hdmi", "hdmi кабель"), except a phrase with a short word (a preposition,
+        an article): "working on" is a status, "policy on working from home" holds none."""
+        orders = self._orders.get(key)
+        if not orders or all(len(word) > ORDERED_WORD_LENGTH for word in words):
+            return True
+        return words in orders
+
     def find(self, text: FoldedText, taken: list[tuple[int, int]]) -> list[PhraseMatch]:
         if not self._phrases:
             return []
@@ -213,7 +230,7 @@ class Gazetteer:
             words = tuple(w for w in window if w is not None)  # all known: checked above
             key = tuple(sorted(words))
             entry = self._phrases.get(key)
-            if entry is not None and self._accents_agree(key, span, window, text):
+            if entry is not None and self._in_order(key, words) and self._accents_agree(key, span, window, text):
                 return length, entry
         return None
 

@@ -357,3 +357,8 @@ def test_low_beside_stock_words_is_not_a_priority(extractor: EntityExtractor, la
 )
 def test_low_priority_is_still_a_priority(extractor: EntityExtractor, language: str, text: str) -> None:
     assert values(extractor, text, language, "priority") == ["low"]
+
+
+def test_a_phrase_with_a_short_word_is_found_only_in_its_order(extractor: EntityExtractor) -> None:
+    assert values(extractor, "I'm working on it", "en", "ticket_status") == ["in_progress"]
+    assert values(extractor, "what's the company policy on working from home?", "en", "ticket_status") == []
