@@ -460,10 +460,10 @@ GREEK = LanguageWords(
     next_modifier=r"(?:την\s+|τη\s+|το\s+)?(?:επομενη|επομενο|αλλη|αλλο|ερχομενη|ερχομενο)|(?:tin\s+|ti\s+)?(?:epomeni|alli)",
     this_modifier=r"(?:αυτη\s+την|αυτη\s+τη|αυτο\s+το|αυτην\s+την)|afti\s+tin",
     last_modifier=(
-        r"(?:την\s+|τη\s+|το\s+)?(?:προηγουμεν[ηο]|περασμεν[ηο])|(?:tin\s+|ti\s+)?(?:proigoumeni|perasmeni)"
+        r"(?:την\s+|τη\s+|το\s+)?(?:προ[ηιυ]γουμεν[ηο]|περασμεν[ηο])|(?:tin\s+|ti\s+)?(?:proigoumeni|perasmeni)"
     ),
     last_week=(
-        r"(?:την\s+|τη\s+)?(?:προηγουμενη|περασμενη)\s+(?:ε)?βδομαδα|(?:tin\s+)?(?:proigoumeni|perasmeni)\s+(?:e)?vdomada"
+        r"(?:την\s+|τη\s+)?(?:προ[ηιυ]γουμενη|περασμενη)\s+(?:ε)?βδομαδα|(?:tin\s+)?(?:proigoumeni|perasmeni)\s+(?:e)?vdomada"
     ),
     next_week=(
         r"(?:την\s+|τη\s+)?(?:επομενη|αλλη|ερχομενη)\s+(?:ε)?βδομαδα|(?:tin\s+)?(?:epomeni|alli)\s+(?:e)?vdomada"
@@ -480,7 +480,7 @@ GREEK = LanguageWords(
     offsets_before=r"σε|meta\s+apo|μετα\s+απο|se",
     duration_before=r"για|gia",
     last_month=(
-        r"(?:τον\s+|το\s+|του\s+)?(?:προηγουμεν|περασμεν)\w*\s+μην\w*|(?:ton\s+)?(?:proigoumeno|perasmeno)\s+mina"
+        r"(?:τον\s+|το\s+|του\s+)?(?:προ[ηιυ]γουμεν|περασμεν)\w*\s+μην\w*|(?:ton\s+|to\s+|tou\s+)?(?:proigoumen|perasmen)\w*\s+m[ih]n\w*"
     ),
     this_month=r"(?:αυτο\s+τον|αυτον\s+τον|αυτο\s+το|τον\s+τρεχοντα|τρεχοντα)\s+μην\w*|(?:afto\s+ton)\s+mina",
     next_month=r"(?:τον\s+)?(?:επομενο|αλλο)\s+μην\w*",

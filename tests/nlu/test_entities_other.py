@@ -50,6 +50,9 @@ def found(extractor: EntityExtractor, text: str, language: str, today: date = MO
         ("az", "keçən ay maaş", "2026-10"),
         ("el", "μισθοδοσία Οκτώβριος", "2026-10"),
         ("el", "το εκκαθαριστικό του Οκτωβρίου", "2026-10"),
+        ("el", "to ekkatharistiko tou proigoumenou mhna", "2026-10"),  # Greeklish, η typed as h
+        ("el", "misthodosia perasmeno mina", "2026-10"),
+        ("el", "το εκκαθαριστικο του προιγουμενου μήνα", "2026-10"),  # as Greeklish comes out of the normaliser
         ("vi", "bảng lương tháng 10", "2026-10"),
         ("vi", "bang luong thang 10", "2026-10"),
     ],
