@@ -5,7 +5,8 @@ next poll or a `wake()` (something was just queued). A failed round (the databas
 retried after a growing pause; it never ends the loop. A round may leave work running in the background (the
 inbox worker keeps updates in flight across rounds): on stop that work finishes first (`_settle`), or is cancelled
 with the worker. Then the claims still held are given back so another worker can take them at once instead of
-waiting for the leases to run out.
+waiting for the leases to run out. That last part (`ClaimingWorker`) is also the scheduler's, whose rounds
+APScheduler times instead (bot/scheduler.py).
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ def worker_name() -> str:
     return f"{socket.gethostname()[:20]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:40]
 
 
-class PollingWorker(ABC):
+class ClaimingWorker(ABC):
+    """A worker that holds claims (leases) under its name, and gives them back when it stops."""
+
     what: ClassVar[str]
     """What it works on, for the log ("outbox", "inbox")."""
 
@@ -40,9 +43,31 @@ class PollingWorker(ABC):
         self.database = database
         self.poll_interval = poll_interval
         self.name = name or worker_name()
-        self._wake = asyncio.Event()
         self._stop = asyncio.Event()
         """The `stop` of the running `run`, for a round that waits (for a free slot, say) to give up when it is set."""
+
+    async def release(self) -> None:
+        """Give back every claim this worker still holds, so another worker can take that work at once."""
+        try:
+            async with self.database.transaction() as session:
+                released = await self._release_claims(session)
+        except Exception as error:  # stopping anyway: the leases run out by themselves
+            log.warning("could not release %s claims (%s)", self.what, type(error).__name__)
+            return
+        if released:
+            log.info("released %d %s claims", released, self.what)
+
+    @abstractmethod
+    async def _release_claims(self, session: AsyncSession) -> int:
+        """Release this worker's claims; returns how many."""
+
+
+class PollingWorker(ClaimingWorker):
+    """Rounds until stopped, each after the last one's pause (the poll interval, or less after a `wake()`)."""
+
+    def __init__(self, database: Database, *, poll_interval: float, name: str | None) -> None:
+        super().__init__(database, poll_interval=poll_interval, name=name)
+        self._wake = asyncio.Event()
 
     def wake(self) -> None:
         """Start a round now rather than at the next poll."""
@@ -71,24 +96,9 @@ class PollingWorker(ABC):
             finally:
                 await self.release()
 
-    async def release(self) -> None:
-        """Give back every claim this worker still holds, so another worker can take that work at once."""
-        try:
-            async with self.database.transaction() as session:
-                released = await self._release_claims(session)
-        except Exception as error:  # stopping anyway: the leases run out by themselves
-            log.warning("could not release %s claims (%s)", self.what, type(error).__name__)
-            return
-        if released:
-            log.info("released %d %s claims", released, self.what)
-
     @abstractmethod
     async def _round(self) -> bool:
         """One round of work; True when more may be waiting right away (no pause before the next round)."""
-
-    @abstractmethod
-    async def _release_claims(self, session: AsyncSession) -> int:
-        """Release this worker's claims; returns how many."""
 
     async def _settle(self) -> None:
         """Before the claims are released on stop: let the work the rounds left running finish, or cancel it if

@@ -35,7 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.scheduled import JobContext, Jobs, ReminderPolicy
-from bot.polling import MAX_PAUSE_AFTER_FAILURES, PollingWorker
+from bot.polling import MAX_PAUSE_AFTER_FAILURES, ClaimingWorker
 from bot.settings import Settings
 from storage import schedules
 from storage.base import utcnow
@@ -79,11 +79,11 @@ class Firing:
     """The earliest instant something is due after this round (UTC, naive), for the timer; None if nothing is."""
 
 
-class Scheduler(PollingWorker):
+class Scheduler(ClaimingWorker):
     """Fires the due schedules of the kinds in `jobs` while this replica holds the leader lease.
 
     `run(stop)` until `stop` is set (then the lease is given up); `run_once()` does one round (tests, tools).
-    The rounds are timed by APScheduler rather than by `PollingWorker.run`; the claims are released as there.
+    Its rounds are timed by APScheduler (`run`), not by a `PollingWorker` loop; its claim is the leader lease.
     """
 
     what = "schedule"
@@ -167,9 +167,6 @@ class Scheduler(PollingWorker):
                 self._failures = 0
                 more = self._more(firing)
             self._arm(firing.next_due)
-
-    async def _round(self) -> bool:
-        return self._more(await self.run_once())
 
     def _more(self, firing: Firing) -> bool:
         """Whether the round took a full batch, so more may be due right away."""
