@@ -388,7 +388,7 @@ def outbox_list(
     async def work(database: Database) -> tuple[dict[OutboxStatus, int], int, list[outbox.Listed]]:
         await upgrade_database(database)
         async with database.reading() as session:
-            return await outbox.depth(session), await outbox.scheduled(session, now=now), await outbox.listing(session, statuses)
+            return await outbox.depth(session), await outbox.scheduled(session, now=now), await outbox.listing(session, statuses, now=now)
 
     depth, later, rows = run_with_database(settings_from(ctx), work)
     typer.echo(f"scheduled: {later}, pending: {depth[OutboxStatus.PENDING] - later}, failed: {depth[OutboxStatus.DEAD]}")
@@ -398,7 +398,7 @@ def outbox_list(
     def status(row: outbox.Listed) -> str:
         if row.status is OutboxStatus.DEAD:
             return "failed"
-        if row.scheduled(now):
+        if row.scheduled:
             return "scheduled"
         return "retrying" if row.attempts or row.reason else row.status.value
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, ForeignKey, String, Table, Text, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, ForeignKey, String, Table, Text, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -377,36 +377,42 @@ class Listed:
     attempts: int
     due_at: datetime
     reason: str
+    scheduled: bool  # as `scheduled()` counts it
 
-    def scheduled(self, now: datetime) -> bool:
-        """Pending, never tried, for a later time (what `scheduled()` counts)."""
-        return self.status is OutboxStatus.PENDING and self.due_at > now and self.attempts == 0 and not self.reason
+
+def _scheduled(now: datetime) -> ColumnElement[bool]:
+    """Pending, never tried yet, for a later time: a reminder deferred past someone's quiet hours, say — not a
+    message waiting to be tried again after a failure."""
+    return and_(
+        OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at > now,
+        OutboxMessage.attempts == 0, OutboxMessage.last_error == "",
+    )
 
 
 async def listing(
-    session: AsyncSession, statuses: Iterable[OutboxStatus] = (OutboxStatus.PENDING, OutboxStatus.DEAD), *, limit: int = 200
+    session: AsyncSession,
+    statuses: Iterable[OutboxStatus] = (OutboxStatus.PENDING, OutboxStatus.DEAD),
+    *,
+    now: datetime | None = None,
+    limit: int = 200,
 ) -> list[Listed]:
     rows = await session.execute(
         select(
             OutboxMessage.id, OutboxMessage.status, OutboxMessage.kind, Employee.email, OutboxMessage.platform,
-            OutboxMessage.attempts, OutboxMessage.due_at, OutboxMessage.last_error,
+            OutboxMessage.attempts, OutboxMessage.due_at, OutboxMessage.last_error, _scheduled(now or utcnow()),
         )
         .join(Employee, Employee.id == OutboxMessage.recipient_id)
         .where(OutboxMessage.status.in_(list(statuses)))
         .order_by(OutboxMessage.status, OutboxMessage.due_at, OutboxMessage.id)
         .limit(limit)
     )
-    return [Listed(*row) for row in rows]
+    return [Listed(*row[:-1], scheduled=bool(row[-1])) for row in rows]  # SQLite answers 0/1, PostgreSQL a bool
 
 
 async def scheduled(session: AsyncSession, *, now: datetime | None = None) -> int:
-    """How many pending messages, never tried yet, wait for a later time (a reminder deferred past someone's quiet
-    hours, say) — not those waiting to be tried again after a failure (`Listed.scheduled` tells one row)."""
-    waiting = (
-        OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at > (now or utcnow()),
-        OutboxMessage.attempts == 0, OutboxMessage.last_error == "",
-    )
-    return int(await session.scalar(select(func.count()).select_from(OutboxMessage).where(*waiting)) or 0)
+    """How many pending messages wait for a later time, never tried yet (see `_scheduled`)."""
+    query = select(func.count()).select_from(OutboxMessage).where(_scheduled(now or utcnow()))
+    return int(await session.scalar(query) or 0)
 
 
 async def depth(session: AsyncSession) -> dict[OutboxStatus, int]:
