@@ -17,16 +17,13 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from actions.i18n import Translator
 from actions.language import NAMES
 from actions.leave import describe
 from bot.channels.telegram import TelegramChannel
@@ -34,56 +31,20 @@ from bot.cli import upgrade_database
 from bot.service import Service, configured_service
 from bot.settings import Settings, load_settings
 from nlu import Interpreter
-from storage import payroll, people
 from storage.database import Database
 from storage.leave import LeaveRequest
 from storage.outbox import OutboxMessage, OutboxStatus
-from storage.payroll import LineInput, LineKind
 from storage.people import ChatIdentity, Employee, Platform
-from storage.stock import LocationKind, StockItem, StockLevel, StockLocation
+from tests.channels.office import EN, HAPPY_PATHS, RU, prepare
 from tests.channels.slack_fake import FakeSlack
 from tests.channels.telegram_fake import FakeTelegram, Sent, callback, message
-from tests.factories import Company, make_company
 from tests.running import NOW, count_rows, serving, settled
 
-EN, RU = Translator("en"), Translator("ru")
 SECRET = "webhook-secret_1"
 WEBHOOK_URL = "https://bot.example.test/telegram/webhook"
 PEOPLE = {"alice": (1001, "en"), "manager": (1002, "en"), "bob": (1003, "ru"), "hr": (1004, "en"), "it_agent": (1005, "en"),
           "keeper": (1006, "en")}
 """Who: (Telegram user id = their private chat's id, their Telegram's language_code)."""
-ALICE_NET, BOB_NET = Decimal("2339.00"), Decimal("10560000.00")
-PAYSLIPS = {
-    "alice": ("EUR", [LineInput(LineKind.EARNING, "Base salary", Decimal("2500.00")), LineInput(LineKind.EARNING, "Bonus", Decimal("300.00")),
-                      LineInput(LineKind.DEDUCTION, "Pension fund", Decimal("125.00")), LineInput(LineKind.TAX, "Income tax", Decimal("336.00"))]),
-    "bob": ("UZS", [LineInput(LineKind.EARNING, "Оклад", Decimal("12000000.00")), LineInput(LineKind.TAX, "НДФЛ", Decimal("1440000.00"))]),
-}
-
-
-async def prepare(session: AsyncSession, slack: dict[str, str]) -> Company:
-    """The demo company, everyone linked to Telegram (and those in `slack` to Slack too, by user id), October
-    payslips for Alice and Bob, HDMI cables and paper."""
-    company = await make_company(session)
-    for who, (user_id, _) in PEOPLE.items():
-        await people.link_identity(session, getattr(company, who), "telegram", str(user_id))
-    for who, slack_user in slack.items():
-        await people.link_identity(session, getattr(company, who), "slack", slack_user)
-    for who, (currency, lines) in PAYSLIPS.items():
-        employee = await session.get(Employee, getattr(company, who).id)
-        assert employee is not None
-        await payroll.publish_payslip(session, employee, period="2026-10", currency=currency, lines=lines)
-    hdmi = StockItem(sku="CBL-HDMI", name="HDMI cable", aliases=["hdmi lead"])
-    paper = StockItem(sku="PAP-A4", name="A4 paper", aliases=["printer paper"])
-    room = StockLocation(code="R1", name="Room 1", kind=LocationKind.SUPPLY_ROOM)
-    shelf = StockLocation(code="SR-2", name="Supply room 2", kind=LocationKind.SUPPLY_ROOM)
-    session.add_all([hdmi, paper, room, shelf])
-    await session.flush()
-    session.add_all([
-        StockLevel(item_id=hdmi.id, location_id=room.id, quantity=12, reorder_level=5),
-        StockLevel(item_id=hdmi.id, location_id=shelf.id, quantity=5, reorder_level=3),
-        StockLevel(item_id=paper.id, location_id=room.id, quantity=40, reorder_level=10),
-    ])
-    return company
 
 
 @dataclass
@@ -170,7 +131,8 @@ async def office_for(database_url: str, tmp_path: Path, interpreter: Interpreter
     try:
         await upgrade_database(database)
         async with database.transaction() as session:
-            company = await prepare(session, slack or {})
+            links = [(who, "telegram", str(user_id)) for who, (user_id, _) in PEOPLE.items()]
+            company = await prepare(session, links + [(who, "slack", user) for who, user in (slack or {}).items()])
         async with FakeTelegram() as telegram, FakeSlack() as fake_slack:
             for who, user in (slack or {}).items():
                 fake_slack.emails[user] = getattr(company, who).email
@@ -193,47 +155,6 @@ async def phones(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 # --- every capability, in English and Russian ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Step:
-    """One capability's happy path in a private chat: what is said (in turn), a fragment of the last answer, the
-    button then pressed and a fragment of what the chat reads after, and a fragment of what someone else is sent."""
-
-    capability: str
-    says: tuple[str, ...]
-    answer: str
-    press: str | None = None
-    then: str | None = None
-    tells: tuple[str, str] | None = None
-
-
-HAPPY_PATHS = {
-    "en": ("alice", [
-        Step("leave request", ("annual leave from 14 to 18 December",), "Annual leave, Mon 14 Dec – Fri 18 Dec: 5 working days.",
-             "Yes", "request #1 for annual leave, Mon 14 Dec – Fri 18 Dec (5 working days) is filed",
-             ("manager", "Alice Able asks for annual leave, Mon 14 Dec – Fri 18 Dec (5 working days). Request #1.")),
-        Step("leave balance", ("what's my leave balance",), EN("leave.balance_intro", year=2026)),
-        Step("payslip", ("show my payslip",), EN.money(ALICE_NET, "EUR")),
-        Step("IT ticket", ("my laptop won't turn on",), "I'll open a hardware ticket, normal priority: “my laptop won't turn on”. OK?",
-             "Yes", "ticket #1 is open (hardware, normal priority)", ("it_agent", "ticket #1 from Alice Able")),
-        Step("stock", ("do we have hdmi cabel?",), EN("stock.levels", item="HDMI cable", count="17")),
-        Step("HR escalation", ("I want to talk to HR", "My manager keeps booking meetings over my lunch break"),
-             "I'll send this to HR:\n“My manager keeps booking meetings over my lunch break”", "Yes", "your message is with HR (case #1)",
-             ("hr", "New HR case #1 from Alice Able")),
-    ]),
-    "ru": ("bob", [
-        Step("leave request", ("отпуск с 14 по 18 декабря",), "5 рабочих дней. Останется 19 дней.",
-             "Да", "заявка №1 на ежегодный отпуск", ("manager", "Bob Baker asks for annual leave, Mon 14 Dec – Fri 18 Dec (5 working days).")),
-        Step("leave balance", ("покажи остаток отпуска",), RU("leave.balance_intro", year=2026)),
-        Step("payslip", ("расчетный лист за октябрь",), RU.money(BOB_NET, "UZS")),
-        Step("IT ticket", ("vpn не подключается, срочно",), "Заведу заявку в IT — категория «сеть», приоритет высокий",
-             "Да", "заявка #1 открыта", ("it_agent", "Urgent ticket #1 from Bob Baker")),
-        Step("stock", ("сколько бумаги а4 осталось",), RU("stock.levels", item="A4 paper", count="40")),
-        Step("HR escalation", ("у меня конфликт с руководителем, к кому обратиться",), "Отправлю в HR вот это:", "Да",
-             "обращение передано в HR (№1)", ("hr", "New HR case #1 from Bob Baker")),
-    ]),
-}
 
 
 @pytest.mark.parametrize("language", list(HAPPY_PATHS))
