@@ -339,6 +339,7 @@ class IntentClassifier:
         for train_index, test_index in splitter.split(np.zeros(len(gold)), gold):
             model = IntentClassifier(fold_config).fit([texts[i] for i in train_index], gold[train_index], seed=seed)
             scores[test_index] = model.decision_scores([texts[i] for i in test_index])
+            del model  # or it stays alive while the next fold trains: the peak would hold two
         return self._choose_threshold(scores, intents)
 
     def _choose_threshold(self, scores: np.ndarray, intents: Sequence[str]) -> float | None:
