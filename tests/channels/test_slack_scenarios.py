@@ -32,7 +32,7 @@ from storage.audit import AuditEntry
 from storage.database import Database
 from storage.inbox import InboxStatus, InboxUpdate
 from storage.leave import LeaveRequest, LeaveStatus
-from tests.channels.office import ALICE_FIGURES, ALICE_NET, EN, HAPPY_PATHS, prepare
+from tests.channels.office import ALICE_FIGURES, ALICE_NET, BOB_NET, EN, HAPPY_PATHS, RU, prepare
 from tests.channels.slack_events import ALICE, ALICE_DM, SECRET, Running, block_actions, dm, event
 from tests.channels.slack_fake import BOT_USER_ID, TEAM_ID, FakeSlack
 from tests.running import NOW, count_rows, serving, settled, until
@@ -207,6 +207,10 @@ async def workspace(office: Office) -> AsyncIterator[Workspace]:
 # --- 1. every capability, in English and Russian ------------------------------------------------------------------
 
 
+NET_PAY_FIELD = {"en": f"Net pay\n{EN.money(ALICE_NET, 'EUR')}", "ru": f"К выплате\n{RU.money(BOB_NET, 'UZS')}"}
+"""In Slack the payslip's totals are block fields: the label above the figure."""
+
+
 @pytest.mark.parametrize("language", list(HAPPY_PATHS))
 async def test_every_capability_answers_in_the_direct_message(workspace: Workspace, language: str) -> None:
     who, steps = HAPPY_PATHS[language]
@@ -215,6 +219,8 @@ async def test_every_capability_answers_in_the_direct_message(workspace: Workspa
             answer = await workspace.say(who, said)
         assert answer, f"{step.capability}: no answer"
         assert step.answer in shown(answer[-1]), f"{step.capability}: {shown(answer[-1])!r}"
+        if step.capability == "payslip":
+            assert NET_PAY_FIELD[language] in shown(answer[-1]), shown(answer[-1])
         if step.press is not None:
             assert step.press in buttons(answer[-1]), f"{step.capability}: {buttons(answer[-1])}"
             ts, _ = workspace.button_message(who, step.press)
