@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from actions import default_routes
 from bot.dialogue import Dialogue
 from bot.settings import Settings
-from nlu import Interpreter
+from nlu import ClassifierConfig, Interpreter
 from nlu.cli import PACKAGE_DATA
 from storage.base import utcnow
 from storage.database import Database
@@ -27,7 +27,8 @@ def model_path(settings: Settings) -> Path:
 
 def load_interpreter(settings: Settings) -> Interpreter:
     """The trained model, retrained first if the training data changed since it was saved."""
-    return Interpreter.load_or_train(model_path(settings), PACKAGE_DATA)
+    config = ClassifierConfig(sentence_encoder=settings.nlu_sentence_encoder)
+    return Interpreter.load_or_train(model_path(settings), PACKAGE_DATA, config=config)
 
 
 CatalogueVersion = tuple[int, datetime | None]

