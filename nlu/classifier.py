@@ -266,6 +266,10 @@ class IntentClassifier:
     def _analyzers(self) -> list[WordAnalyzer | CharAnalyzer]:
         return [WordAnalyzer(self.config), CharAnalyzer(self.config)]
 
+    def _min_df(self, examples: int) -> int:
+        # Dropping n-grams seen once halves a large model at no cost in accuracy; a small data set needs them all.
+        return self.config.min_df if examples >= self.config.min_df_from_examples else 1
+
     def prepare(self, texts: Sequence[str], embeddings: np.ndarray | None = None) -> PreparedTexts:
         """Read ``texts`` once for ``fit`` and ``tune_threshold_by_cross_validation`` (n-gram counts, embeddings);
         ``embeddings`` are ``embeddings(texts)`` when the caller has them."""
@@ -274,7 +278,8 @@ class IntentClassifier:
         clipped = [self._clip(text) for text in texts]
         grams, counts = [], []
         for analyzer in self._analyzers():
-            counter = CountVectorizer(analyzer=analyzer, dtype=np.float32)
+            # An n-gram rarer than min_df in all the texts is rarer in every fold too: none would keep it.
+            counter = CountVectorizer(analyzer=analyzer, min_df=self._min_df(len(clipped)), dtype=np.float32)
             counts.append(counter.fit_transform(clipped).tocsr())
             grams.append(counter.get_feature_names_out())
             del counter  # its vocabulary dict is the largest object here
@@ -284,15 +289,18 @@ class IntentClassifier:
         if len(set(intents)) < 2:
             raise ValueError("the intent classifier needs at least two intents")
         prepared = texts if isinstance(texts, PreparedTexts) else self.prepare(texts)
-        # Dropping n-grams seen once halves a large model at no cost in accuracy; a small data set needs them all.
-        min_df = self.config.min_df if len(prepared) >= self.config.min_df_from_examples else 1
+        min_df = self._min_df(len(prepared))
         self._blocks = []
         matrices = []
         for analyzer, grams, counts in zip(self._analyzers(), prepared.grams, prepared.counts, strict=True):
             kept, idf = _idf(counts, min_df)
             matrices.append(_tfidf(counts, kept, idf))
             self._blocks.append(FeatureBlock(analyzer, {str(grams[c]): i for i, c in enumerate(kept)}, idf))
-        self._fit_features(sp.hstack(matrices).tocsr(), intents, seed, prepared.embeddings)
+        embeddings = prepared.embeddings
+        del texts, prepared, grams, counts  # a caller that handed them over frees them here, before the SVM's peak
+        features = sp.hstack(matrices).tocsr()
+        del matrices
+        self._fit_features(features, intents, seed, embeddings)
         return self
 
     def _fit_rows(
@@ -481,7 +489,7 @@ class IntentClassifier:
         if folds < 2 or not (gold == self.out_of_scope).any():
             return self.config.oos_threshold
         prepared = texts if isinstance(texts, PreparedTexts) else self.prepare(texts)
-        min_df = self.config.min_df if len(prepared) >= self.config.min_df_from_examples else 1
+        min_df = self._min_df(len(prepared))  # the final model's, though a fold is smaller: the folds imitate it
         fold_config = self.config.with_threshold(None)
         classes = np.unique(gold)  # every fold's model has them all: folds are stratified, at most one per example
         scores = np.zeros((len(gold), len(classes)))

@@ -96,6 +96,7 @@ class Interpreter:
         intents = [example.intent for example in data.examples]
         training_inputs = interpreter.classifier_inputs(texts, languages)
         embeddings = interpreter.classifier.embeddings(training_inputs)
+        validation_inputs: list[str] = []
         if validation is not None and validation.examples:
             validation_inputs = interpreter.classifier_inputs(
                 [example.text for example in validation.examples],
@@ -104,18 +105,19 @@ class Interpreter:
             validation_embeddings = interpreter.classifier.embeddings(validation_inputs)
         # What follows is training's memory peak and needs no sentence encoder (parsing loads it again).
         release_sentence_encoder()
-        # Read (n-grams counted, sentences embedded) once: the threshold's cross-validation folds reuse it.
-        inputs = interpreter.classifier.prepare(training_inputs, embeddings)
+        # Read (n-grams counted, sentences embedded) once: the threshold's cross-validation folds reuse it. Held in
+        # a list to be handed over to the final fit, which lets go of it before its SVM's memory peak.
+        prepared = [interpreter.classifier.prepare(training_inputs, embeddings)]
         del embeddings
-        if validation is not None and validation.examples:
-            interpreter.classifier.fit(inputs, intents, seed=seed)
+        if not validation_inputs:
+            # Tuned before the final fit, so that the folds' models and the final one never share the memory.
+            interpreter.classifier.tune_threshold_by_cross_validation(prepared[0], intents, seed=seed)
+        interpreter.classifier.fit(prepared.pop(), intents, seed=seed)
+        if validation_inputs:
+            assert validation is not None
             interpreter.classifier.tune_threshold(
                 validation_inputs, [example.intent for example in validation.examples], validation_embeddings
             )
-        else:
-            # Tuned before the final fit, so that the folds' models and the final one never share the memory.
-            interpreter.classifier.tune_threshold_by_cross_validation(inputs, intents, seed=seed)
-            interpreter.classifier.fit(inputs, intents, seed=seed)
         return interpreter
 
     def save(self, path: Path | str) -> None:
