@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = None
 
     # Understanding (nlu/): the pretrained sentence encoder reads meaning that the training data's words do not show,
-    # for ~2 ms more per message and ~7 s more training.
+    # for ~2 ms more per message and ~10 s more training.
     nlu_sentence_encoder: bool = Field(default=False, description="Add the multilingual sentence encoder to the intent model.")
 
     # Running as a service (`backoffice run`).

@@ -14,7 +14,7 @@ Sentence encoder (``sentence_encoder=True``, off by default): a second linear SV
 multilingual sentence embedding (nlu/sentence_encoder.py), and its scores are added the same way, times
 ``embedding_weight``. It knows what words the training data never showed mean (CLINC150 in-scope 93.2 -> 94.4 %,
 out-of-scope recall 56 -> 69 %, Banking77 92.2 -> 93.1 %, our cross-validation 86.6 -> 87.1 %), for ~2 ms more per
-message (~1.5 ms of a 13 MB network's weights, whatever the message's length) and ~7 s more training on our data:
+message (~1.5 ms of a 13 MB network's weights, whatever the message's length) and ~10 s more training on our data:
 beyond the engine's budget of 5 ms at p99 on a busy 2-core host, hence a choice, not the default.
 
 Out of scope: the training data's ``out_of_scope`` class is learnt like any other intent, and a message is also
