@@ -28,7 +28,10 @@ def model_path(settings: Settings) -> Path:
 def load_interpreter(settings: Settings) -> Interpreter:
     """The trained model, retrained first if the training data changed since it was saved."""
     config = ClassifierConfig(sentence_encoder=settings.nlu_sentence_encoder)
-    return Interpreter.load_or_train(model_path(settings), PACKAGE_DATA, config=config)
+    interpreter = Interpreter.load_or_train(model_path(settings), PACKAGE_DATA, config=config)
+    # The sentence encoder loads on first use (~1 s): here, at start-up, rather than on someone's first message.
+    interpreter.classifier.embeddings(["hello"])
+    return interpreter
 
 
 CatalogueVersion = tuple[int, datetime | None]
