@@ -256,6 +256,7 @@ class IntentClassifier:
         self._nb_bias: np.ndarray = np.zeros(0, dtype=np.float32)
         self._embedding_weights: np.ndarray = np.zeros((0, 0), dtype=np.float32)
         self._embedding_bias: np.ndarray = np.zeros(0, dtype=np.float32)
+        self._embedding_classes: np.ndarray = np.array([], dtype=object)
 
     def embeddings(self, texts: Sequence[str]) -> np.ndarray | None:
         """The sentence embeddings this classifier reads (None when it reads none), one row per text."""
@@ -296,11 +297,12 @@ class IntentClassifier:
             kept, idf = _idf(counts, min_df)
             matrices.append(_tfidf(counts, kept, idf))
             self._blocks.append(FeatureBlock(analyzer, {str(grams[c]): i for i, c in enumerate(kept)}, idf))
-        embeddings = prepared.embeddings
+        if prepared.embeddings is not None:
+            self._fit_embedding_svm(prepared.embeddings, intents, seed)
         del texts, prepared, grams, counts  # a caller that handed them over frees them here, before the SVM's peak
         features = sp.hstack(matrices).tocsr()
         del matrices
-        self._fit_features(features, intents, seed, embeddings)
+        self._fit_features(features, intents, seed)
         return self
 
     def _fit_rows(
@@ -314,14 +316,15 @@ class IntentClassifier:
             weights.append(_idf(rows, min_df))
             matrices.append(_tfidf(rows, *weights[-1]))
             del rows
+        if prepared.embeddings is not None:
+            self._fit_embedding_svm(prepared.embeddings[index], intents, seed)
         features = sp.hstack(matrices).tocsr()
         del matrices
-        self._fit_features(features, intents, seed, None if prepared.embeddings is None else prepared.embeddings[index])
+        self._fit_features(features, intents, seed)
         return weights
 
-    def _fit_features(
-        self, features: sp.csr_matrix, intents: Sequence[str], seed: int, embeddings: np.ndarray | None
-    ) -> None:
+    def _fit_features(self, features: sp.csr_matrix, intents: Sequence[str], seed: int) -> None:
+        """The word SVM and the naive Bayes (after the embedding SVM, if any: its input is freed by then)."""
         svm = LinearSVC(
             C=self.config.svm_c,
             multi_class=self.config.svm_multi_class,
@@ -335,8 +338,8 @@ class IntentClassifier:
         del svm
         if self.config.nb_weight:
             self._fit_bayes(features, intents)
-        if embeddings is not None:
-            self._fit_embedding_svm(embeddings, intents, seed)
+        if self._embedding_weights.size and list(self._embedding_classes) != list(self.classes):
+            raise AssertionError("the embedding SVM saw other classes than the word SVM")
         oos = np.flatnonzero(self.classes == self.config.out_of_scope)
         self._oos_index = int(oos[0]) if oos.size else None
 
@@ -377,8 +380,7 @@ class IntentClassifier:
             tol=self.config.embedding_svm_tol,
             random_state=seed,
         ).fit(projected, list(intents))
-        if list(svm.classes_) != list(self.classes):
-            raise AssertionError("the embedding SVM saw other classes than the word SVM")
+        self._embedding_classes = np.asarray(svm.classes_, dtype=object)
         weights = components @ svm.coef_.T
         self._embedding_weights = np.ascontiguousarray(weights, dtype=np.float32)
         self._embedding_bias = np.asarray(svm.intercept_ - mean @ weights, dtype=np.float32)
