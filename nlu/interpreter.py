@@ -117,6 +117,7 @@ class Interpreter:
             validation_embeddings = interpreter.classifier.embeddings(validation_inputs)
         # What follows is training's memory peak and needs no sentence encoder (parsing loads it again).
         release_sentence_encoder()
+        _return_free_memory()
         # Read (n-grams counted, sentences embedded) once: the threshold's cross-validation folds reuse it. Held in
         # a list to be handed over to the final fit, which lets go of it before its SVM's memory peak.
         prepared = [interpreter.classifier.prepare(training_inputs, embeddings)]

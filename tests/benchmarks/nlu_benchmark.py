@@ -94,10 +94,11 @@ Banking77 train and our 5-fold CV, test shown for scale (baseline 93.2% / 56.2% 
   Mean of the encoder's input-piece vectors only (no network): CLINC test 93.4%: the network is what helps.
 - Our held-out set (1,193 cases) with it: 97.2% (without: 98.2%); its newest pass 96.6%, as without.
 - Cost: the network streams ~13 MB of weights per call, so one message takes ~1.5–2 ms whatever its length (p99
-  2.4–4.5 ms alone, on this host's noise); parse p99 went from ~1.0–1.4 ms to 4.3–8.5 ms. Embedding on a worker
-  thread while the entity rules run did not help (the GIL). Training on our data +10 s CPU (embedding 9,303
-  messages: ~6.6 s; CLINC: ~12 s), peak memory +70–100 MB. Over the engine's budget, so it is an option
-  (``--sentence-encoder``, ``NLU_SENTENCE_ENCODER``), not the default.
+  2.4–4.5 ms alone, on this host's noise); parse p99 went from ~1.0–1.4 ms to 3.4–8.5 ms. Embedding on a worker
+  thread while the entity rules run did not help (the GIL). Training on our data +9–10 s CPU (embedding 9,303
+  messages: ~6.6 s; CLINC: ~12 s), benchmark peak 360 -> 411 MB (466 MB before training handed its freed heap
+  back with malloc_trim). Over the engine's budget, so it is an option (``--sentence-encoder``,
+  ``NLU_SENTENCE_ENCODER``), not the default.
 - Reading each training text once (n-gram counts and embeddings, weighed per cross-validation fold; sklearn's TF-IDF
   exactly) and tuning the threshold before the final fit made the default engine's training faster and smaller:
   our data 11.8 -> 7.3 s CPU, benchmark peak 376 -> 360 MB, the same models.
