@@ -22,7 +22,8 @@ from storage.stock import StockItem
 
 
 def model_path(settings: Settings) -> Path:
-    return settings.data_dir / "nlu" / "model.joblib"
+    """With the sentence encoder a file of its own: switching it off and on again does not retrain twice."""
+    return settings.data_dir / "nlu" / ("model-encoder.joblib" if settings.nlu_sentence_encoder else "model.joblib")
 
 
 def load_interpreter(settings: Settings) -> Interpreter:

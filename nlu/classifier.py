@@ -35,6 +35,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.model_selection import StratifiedKFold
+from sklearn.preprocessing import normalize
 from sklearn.svm import LinearSVC
 
 from nlu.normalize import fold, one_apostrophe
@@ -221,21 +222,25 @@ class PreparedTexts:
 
 
 def _idf(counts: sp.csr_matrix, min_df: int) -> tuple[np.ndarray, np.ndarray]:
-    """The columns seen in at least ``min_df`` texts and their smoothed idf, as sklearn's TfidfVectorizer has them."""
+    """The columns seen in at least ``min_df`` texts and their smoothed idf: sklearn's TfidfTransformer's arithmetic,
+    in its order and precision, so the weights are its to the last bit."""
     document_frequency = np.bincount(counts.indices, minlength=counts.shape[1])
     kept = np.flatnonzero(document_frequency >= min_df)
-    idf = np.log((1.0 + counts.shape[0]) / (1.0 + document_frequency[kept])) + 1.0
-    return kept, idf.astype(np.float32)
+    smoothed = document_frequency[kept].astype(np.float32) + np.float32(1.0)
+    idf = np.full_like(smoothed, fill_value=counts.shape[0] + 1) / smoothed
+    np.log(idf, out=idf)
+    idf += np.float32(1.0)
+    return kept, idf
 
 
 def _tfidf(counts: sp.csr_matrix, kept: np.ndarray, idf: np.ndarray) -> sp.csr_matrix:
-    """Sublinear TF-IDF of the kept columns, rows L2-normalised."""
+    """Sublinear TF-IDF of the kept columns, rows L2-normalised (as TfidfTransformer.transform does it)."""
     features = counts[:, kept] if len(kept) != counts.shape[1] else counts.copy()
     features = sp.csr_matrix(features, dtype=np.float32)
-    features.data = (1.0 + np.log(features.data)) * idf[features.indices]
-    norms = np.sqrt(np.asarray(features.multiply(features).sum(axis=1)).ravel())
-    features.data /= np.repeat(np.maximum(norms, 1e-12), np.diff(features.indptr)).astype(np.float32)
-    return features
+    np.log(features.data, out=features.data)
+    features.data += np.float32(1.0)
+    features.data *= idf[features.indices]
+    return normalize(features, norm="l2", copy=False)
 
 
 def _standardize(scores: np.ndarray) -> np.ndarray:
@@ -291,6 +296,9 @@ class IntentClassifier:
             raise ValueError("the intent classifier needs at least two intents")
         prepared = texts if isinstance(texts, PreparedTexts) else self.prepare(texts)
         min_df = self._min_df(len(prepared))
+        self._embedding_weights = np.zeros((0, 0), dtype=np.float32)  # none from an earlier fit
+        self._embedding_bias = np.zeros(0, dtype=np.float32)
+        self._embedding_classes = np.array([], dtype=object)
         self._blocks = []
         matrices = []
         for analyzer, grams, counts in zip(self._analyzers(), prepared.grams, prepared.counts, strict=True):
@@ -485,6 +493,8 @@ class IntentClassifier:
         scores are as unseen as a validation set's. Does nothing without out-of-scope examples. Works before
         ``fit`` too (training tunes first, so that the folds' models and the final one are never in memory at once).
         """
+        if len(set(intents)) < 2:
+            raise ValueError("the intent classifier needs at least two intents")
         gold = np.asarray(intents, dtype=object)
         smallest_class = min(Counter(intents).values())
         folds = min(self.config.threshold_folds, smallest_class)

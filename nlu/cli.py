@@ -38,6 +38,7 @@ ModelOption = Annotated[
 
 
 ENCODER_ENV = "NLU_SENTENCE_ENCODER"
+ENCODER_SUFFIX = "-encoder"  # in the model file's name
 EncoderOption = Annotated[
     bool,
     typer.Option(
@@ -65,21 +66,25 @@ def _data_path(data: Path | None) -> Path:
     return path
 
 
-def _model_path(model: Path | None, data: Path | None = None) -> Path:
+def _model_path(model: Path | None, data: Path | None = None, sentence_encoder: bool = False) -> Path:
     """The assistant's model, unless other data is given: then a model of its own, so trying a data set never
-    overwrites the assistant's model."""
+    overwrites the assistant's model. With the sentence encoder, a file of its own (as the assistant keeps it), so
+    models with and without it never replace each other."""
     if model is not None:
         return model
     default = Path(os.environ.get(MODEL_ENV) or DEFAULT_MODEL)
+    if sentence_encoder:
+        default = default.with_name(f"{default.stem}{ENCODER_SUFFIX}{default.suffix}")
     if data is None or data.resolve() == PACKAGE_DATA:
         return default
     tag = hashlib.sha256(str(data.resolve()).encode()).hexdigest()[:8]
-    return default.with_name(f"{data.stem}-{tag}.joblib")
+    return default.with_name(f"{data.stem}-{tag}{ENCODER_SUFFIX if sentence_encoder else ''}.joblib")
 
 
 def _interpreter(data: Path | None, model: Path | None, config: ClassifierConfig, *, force: bool = False) -> Interpreter:
+    path = _model_path(model, data, config.sentence_encoder)
     try:
-        return Interpreter.load_or_train(_model_path(model, data), _data_path(data), config=config, force=force)
+        return Interpreter.load_or_train(path, _data_path(data), config=config, force=force)
     except (TrainingDataError, FileNotFoundError, ValueError) as exc:
         raise _fail(str(exc)) from None
 
@@ -96,7 +101,8 @@ def _given_model(model: Path) -> Interpreter:
 @app.command()
 def train(data: DataOption = None, model: ModelOption = None, force: bool = typer.Option(False, "--force", help="Retrain even if the model is up to date."), sentence_encoder: EncoderOption = False) -> None:  # fmt: skip
     """Train the model (only when the data, engine or config changed, unless --force) and save it."""
-    model_path, data_path, config = _model_path(model, data), _data_path(data), _config(sentence_encoder)
+    model_path, data_path = _model_path(model, data, sentence_encoder), _data_path(data)
+    config = _config(sentence_encoder)
     try:
         up_to_date = not force and Interpreter.is_up_to_date(model_path, data_path, config=config)
     except (TrainingDataError, FileNotFoundError) as exc:
@@ -140,6 +146,9 @@ def parse(
     day = _today(today)
     if model is not None and data is None:
         interpreter = _given_model(model)
+        if sentence_encoder != interpreter.classifier.config.sentence_encoder:
+            state = "with" if interpreter.classifier.config.sentence_encoder else "without"
+            typer.echo(f"note: {model} was trained {state} the sentence encoder and is used as it is", err=True)
     else:
         interpreter = _interpreter(data, model, _config(sentence_encoder))
     if text is not None:

@@ -36,10 +36,10 @@ _TAGGING_DAY = date(2025, 1, 15)  # entity types, not values, become features: a
 def _return_free_memory() -> None:
     """Hand the heap that training freed back to the operating system. Its many short-lived n-gram strings leave
     glibc's arenas full of free pages that the process would otherwise keep (our data: 56 MB), beside the sentence
-    encoder that parsing then loads. No-op where the C library has no ``malloc_trim`` (macOS, musl)."""
+    encoder that parsing then loads. No-op where the C library has no ``malloc_trim`` (macOS, musl, Windows)."""
     try:
         trim = ctypes.CDLL(None).malloc_trim
-    except (AttributeError, OSError):
+    except (AttributeError, OSError, TypeError):  # TypeError: Windows has no CDLL(None)
         return
     trim(0)
 
@@ -115,9 +115,10 @@ class Interpreter:
                 [example.language for example in validation.examples],
             )
             validation_embeddings = interpreter.classifier.embeddings(validation_inputs)
-        # What follows is training's memory peak and needs no sentence encoder (parsing loads it again).
-        release_sentence_encoder()
-        _return_free_memory()
+        if interpreter.classifier.config.sentence_encoder:
+            # What follows is training's memory peak and needs no sentence encoder (parsing loads it again).
+            release_sentence_encoder()
+            _return_free_memory()
         # Read (n-grams counted, sentences embedded) once: the threshold's cross-validation folds reuse it. Held in
         # a list to be handed over to the final fit, which lets go of it before its SVM's memory peak.
         prepared = [interpreter.classifier.prepare(training_inputs, embeddings)]

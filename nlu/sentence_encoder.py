@@ -33,6 +33,7 @@ __all__ = ["DIMENSIONS", "embed", "release"]
 DIMENSIONS = 512
 
 _lock = threading.Lock()
+_batch_lock = threading.Lock()
 _backend: Any = None
 
 
@@ -62,7 +63,8 @@ def embed(texts: list[str]) -> np.ndarray:
     if len(valid) == 1:
         return np.asarray(_encoder()._encode(valid), dtype=np.float32)
     # Many texts (training): one BLAS thread, as the CPU-time budget counts; a second one adds more CPU than it saves.
-    with threadpool_limits(limits=1, user_api="blas"):
+    # The limit is process-wide and restored on exit, so two batches at once must not interleave their limits.
+    with _batch_lock, threadpool_limits(limits=1, user_api="blas"):
         return np.asarray(_encoder()._encode(valid), dtype=np.float32)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from bot.assistant import model_path
 from bot.cli import app
 from bot.settings import SettingsError, load_settings
 
@@ -63,6 +64,7 @@ def test_the_sentence_encoder_is_off_unless_set(monkeypatch: pytest.MonkeyPatch,
     assert load_settings().nlu_sentence_encoder is False
     (tmp_path / ".env").write_text("NLU_SENTENCE_ENCODER=yes\n", encoding="utf-8")
     assert load_settings().nlu_sentence_encoder is True
+    assert model_path(load_settings()).name == "model-encoder.joblib"  # its own model file
     monkeypatch.setenv("NLU_SENTENCE_ENCODER", "maybe")
     with pytest.raises(SettingsError, match="NLU_SENTENCE_ENCODER"):
         load_settings()

@@ -101,7 +101,9 @@ Banking77 train and our 5-fold CV, test shown for scale (baseline 93.2% / 56.2% 
   ``NLU_SENTENCE_ENCODER``), not the default.
 - Reading each training text once (n-gram counts and embeddings, weighed per cross-validation fold; sklearn's TF-IDF
   exactly) and tuning the threshold before the final fit made the default engine's training faster and smaller:
-  our data 11.8 -> 7.3 s CPU, benchmark peak 376 -> 360 MB, the same models.
+  our data 11.8 -> 7.3 s CPU, benchmark peak 376 -> 360 MB, the same models (TF-IDF weights equal to sklearn's to
+  the last bit; data sets of 10,000–15,000 examples such as Banking77 now drop n-grams seen once in the threshold's
+  folds too, as their final model does: the same test accuracy).
 """
 
 from __future__ import annotations

@@ -61,6 +61,10 @@ def test_model_path_comes_from_the_environment(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setenv("NLU_MODEL_PATH", str(tmp_path / "m.joblib"))
     assert _model_path(None) == tmp_path / "m.joblib"
     assert _model_path(tmp_path / "given.joblib") == tmp_path / "given.joblib"
+    # With the sentence encoder a file of its own: the two models never replace each other.
+    assert _model_path(None, None, sentence_encoder=True) == tmp_path / "m-encoder.joblib"
+    assert _model_path(None, FIXTURES, sentence_encoder=True).name.endswith("-encoder.joblib")
+    assert _model_path(tmp_path / "given.joblib", None, sentence_encoder=True) == tmp_path / "given.joblib"
 
 
 @pytest.mark.parametrize(
@@ -175,4 +179,7 @@ def test_the_sentence_encoder_is_a_flag_or_an_environment_variable(
     assert "trained" in runner.invoke(app, args).output
     assert Interpreter.load(model).classifier.config.sentence_encoder
     parsed = runner.invoke(app, ["parse", "is the warehouse out of markers", "--json", "--model", str(model)])
-    assert json.loads(parsed.output)["intent"]["name"] == "stock_query"
+    assert json.loads(parsed.stdout)["intent"]["name"] == "stock_query"
+    monkeypatch.delenv("NLU_SENTENCE_ENCODER")
+    used_as_is = runner.invoke(app, ["parse", "hello", "--model", str(model)])
+    assert used_as_is.exit_code == 0 and "trained with the sentence encoder and is used as it is" in used_as_is.stderr
