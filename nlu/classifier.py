@@ -331,14 +331,12 @@ class IntentClassifier:
         self._fit_features(features, intents, seed)
         return weights
 
+    def _linear_svm(self, c: float, tol: float, seed: int) -> LinearSVC:
+        return LinearSVC(C=c, multi_class=self.config.svm_multi_class, tol=tol, random_state=seed)
+
     def _fit_features(self, features: sp.csr_matrix, intents: Sequence[str], seed: int) -> None:
         """The word SVM and the naive Bayes (after the embedding SVM, if any: its input is freed by then)."""
-        svm = LinearSVC(
-            C=self.config.svm_c,
-            multi_class=self.config.svm_multi_class,
-            tol=self.config.svm_tol,
-            random_state=seed,
-        ).fit(features, list(intents))
+        svm = self._linear_svm(self.config.svm_c, self.config.svm_tol, seed).fit(features, list(intents))
         self.classes = np.asarray(svm.classes_, dtype=object)
         # Stored transposed and in float32: half the size on disk, and a row vector times it is one BLAS call.
         self._weights = np.ascontiguousarray(svm.coef_.T, dtype=np.float32)
@@ -382,12 +380,8 @@ class IntentClassifier:
         _, vectors = np.linalg.eigh(scatter)  # eigenvalues ascending: the last columns are the top components
         components = np.ascontiguousarray(vectors[:, ::-1][:, : self.config.embedding_components], dtype=np.float32)
         projected = embeddings @ components - (mean @ components).astype(np.float32)  # float32: no float64 copy
-        svm = LinearSVC(
-            C=self.config.embedding_svm_c,
-            multi_class=self.config.svm_multi_class,
-            tol=self.config.embedding_svm_tol,
-            random_state=seed,
-        ).fit(projected, list(intents))
+        svm = self._linear_svm(self.config.embedding_svm_c, self.config.embedding_svm_tol, seed)
+        svm.fit(projected, list(intents))
         self._embedding_classes = np.asarray(svm.classes_, dtype=object)
         weights = components @ svm.coef_.T
         self._embedding_weights = np.ascontiguousarray(weights, dtype=np.float32)
@@ -401,10 +395,10 @@ class IntentClassifier:
         text, separator, tags = text.partition(_TAG_SEPARATOR)
         return text[: self.config.max_chars] + separator + tags
 
-    def decision_scores(self, texts: Sequence[str]) -> np.ndarray:
+    def decision_scores(self, texts: Sequence[str], embeddings: np.ndarray | None = None) -> np.ndarray:
         """Scores, one row per text and one column per class of ``classes`` (SVM, plus naive Bayes and the
-        sentence-embedding SVM if enabled)."""
-        return self._scores(_vectorize(self._blocks, [self._clip(text) for text in texts]), texts)
+        sentence-embedding SVM if enabled); ``embeddings`` are ``embeddings(texts)`` when the caller has them."""
+        return self._scores(_vectorize(self._blocks, [self._clip(text) for text in texts]), texts, embeddings)
 
     def _scores(self, features: sp.csr_matrix, texts: Sequence[str], embeddings: np.ndarray | None = None) -> np.ndarray:
         # float32 on both sides, or scipy would upcast (copy) the whole weight matrix on every call.
@@ -413,13 +407,17 @@ class IntentClassifier:
             mass = np.asarray(features.sum(axis=1))
             bayes_scores = (features @ self._nb_weights).toarray() + mass * self._nb_mass_weights + self._nb_bias
             scores = self._blend(scores, bayes_scores, self.config.nb_weight)
-        if self._embedding_weights.size:
-            if embeddings is None:
-                embeddings = self.embeddings(texts)
-            assert embeddings is not None
-            embedding_scores = embeddings @ self._embedding_weights + self._embedding_bias
-            scores = self._blend(scores, embedding_scores, self.config.embedding_weight)
-        return scores
+        return self._with_embedding_scores(scores, texts, embeddings)
+
+    def _with_embedding_scores(self, scores: np.ndarray, texts: Sequence[str], embeddings: np.ndarray | None) -> np.ndarray:
+        """``scores`` blended with the embedding SVM's (unchanged without one); embeds ``texts`` unless given."""
+        if not self._embedding_weights.size:
+            return scores
+        if embeddings is None:
+            embeddings = self.embeddings(texts)
+        assert embeddings is not None
+        embedding_scores = embeddings @ self._embedding_weights + self._embedding_bias
+        return self._blend(scores, embedding_scores, self.config.embedding_weight)
 
     def _scores_of_one(self, text: str) -> np.ndarray:
         """`decision_scores([text])` with numpy gathers instead of building and multiplying a sparse matrix: one
@@ -428,12 +426,7 @@ class IntentClassifier:
         scores = (values @ self._weights[columns] + self._bias)[None, :]
         if self.config.nb_weight:
             scores = self._blend(scores, self._bayes_scores_of_one(columns, values), self.config.nb_weight)
-        if self._embedding_weights.size:
-            embedding = self.embeddings([text])
-            assert embedding is not None
-            embedding_scores = embedding @ self._embedding_weights + self._embedding_bias
-            scores = self._blend(scores, embedding_scores, self.config.embedding_weight)
-        return scores.astype(np.float32)
+        return self._with_embedding_scores(scores, [text], None).astype(np.float32)
 
     def _bayes_scores_of_one(self, columns: np.ndarray, values: np.ndarray) -> np.ndarray:
         weights = self._nb_weights  # CSR, one row per feature: gather the rows of this text's features
@@ -481,8 +474,7 @@ class IntentClassifier:
         with no threshold, which trades a little in-scope accuracy for as much out-of-scope recall as that buys.
         ``embeddings`` are ``embeddings(texts)`` when the caller has them.
         """
-        features = _vectorize(self._blocks, [self._clip(text) for text in texts])
-        return self._choose_threshold(self._scores(features, texts, embeddings), intents)
+        return self._choose_threshold(self.decision_scores(texts, embeddings), intents)
 
     def tune_threshold_by_cross_validation(
         self, texts: Sequence[str] | PreparedTexts, intents: Sequence[str], *, seed: int = 0
