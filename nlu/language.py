@@ -21,7 +21,8 @@ from nlu.normalize import DEFAULT_SCRIPT, detection_variants, fold, one_apostrop
 LANGUAGES = ("en", "ru", "uz", "az", "el", "vi")
 NGRAM_SIZES = (1, 2, 3, 4)
 SMOOTHING = 0.1
-MIN_LETTERS = 4  # a message without a word this long ("ok", "42", "👍", "k thx") says nothing about its language
+MIN_LETTERS = 4  # a message without a word this long ("ok", "42", "👍", "k thx") says nothing about its language,
+MIN_SHORT_WORDS = 4  # unless it has this many words of two letters or more ("mai e bi sot ko di lam dc a")
 HINT_MARGIN = 0.3  # mean log-likelihood per n-gram another language must win by to overrule the hint
 
 _NOT_LETTERS = re.compile(r"[^\w']+|[\d_]+")
@@ -59,8 +60,10 @@ def _augmented(text: str, language: str) -> list[str]:
     return variants
 
 
-def _longest_word(text: str) -> int:
-    return max((len(word) for word in _NOT_LETTERS.split(text)), default=0)
+def _too_short_to_tell(text: str) -> bool:
+    """Vietnamese words are one syllable, often two or three letters typed without tones: several of them tell."""
+    lengths = [len(word) for word in _NOT_LETTERS.split(text)]
+    return max(lengths, default=0) < MIN_LETTERS and sum(length >= 2 for length in lengths) < MIN_SHORT_WORDS
 
 
 def script_language(text: str) -> str | None:
@@ -156,7 +159,7 @@ class LanguageDetector:
         fallback = hint_language or {"Cyrl": "ru", "Grek": "el"}.get(script, "en")
         # A message too short to tell ("ok", "42") keeps the conversation's script as well as its language.
         unclear = hint_script if hint_script and fallback == hint_language else script
-        if not candidates or _longest_word(text) < MIN_LETTERS:
+        if not candidates or _too_short_to_tell(text):
             return fallback, unclear
         scores, known = self.scores(text)
         if known == 0:

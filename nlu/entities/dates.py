@@ -336,18 +336,40 @@ def _with_named_months(atoms: list[Atom], folded: str) -> list[Atom]:
     return [atom for atom in result if atom is not None]
 
 
+_NEXT_TO_THE_WEEK = re.compile(r"[\s,:]*(?:\w{1,4}\s+)?")  # "next week: Monday", "next week on Monday"
+# "next week I'm moving, so from Wednesday to Friday": further on in the same sentence, a weekday range
+_LATER_IN_THE_SENTENCE = re.compile(r"[^.!?;\n]*")
+_MAX_WORDS_BEFORE_A_RANGE = 8
+
+
 def _weeks_to_weekdays(atoms: list[Atom], folded: str) -> list[Atom]:
-    """"next week Monday to Wednesday": the week names the week of the weekdays after it, and is not a range."""
+    """"next week Monday to Wednesday": the week names the week of the weekdays after it, and is not a range.
+
+    A single weekday takes the week only right after it ("next week, Friday"); a weekday range takes it anywhere later
+    in the same sentence, as people say why before they say when ("tuần sau em chuyển nhà nên từ t3 đến t5")."""
     result: list[Atom] = []
     shift: int | None = None
     previous_end = -1
-    for atom in atoms:
+    for index, atom in enumerate(atoms):
         if atom.kind == "week" and atom.offset != 0:
             shift, previous_end = atom.offset, atom.end
             result.append(atom)
             continue
         if shift is not None and atom.kind == "weekday" and atom.week_shift is None and not atom.past:
-            if re.fullmatch(r"[\s,:]*(?:\w{1,4}\s+)?", folded[previous_end : atom.start]):
+            gap = folded[previous_end : atom.start]
+            following = atoms[index + 1] if index + 1 < len(atoms) else None
+            begins_a_range = (
+                following is not None
+                and following.kind == "weekday"
+                and following.week_shift is None
+                and not following.past
+                and not following.start - atom.end > 12  # "to", "đến", "μέχρι", "по": a connector, not a clause
+            )
+            if _NEXT_TO_THE_WEEK.fullmatch(gap) or (
+                begins_a_range
+                and _LATER_IN_THE_SENTENCE.fullmatch(gap)
+                and len(gap.split()) <= _MAX_WORDS_BEFORE_A_RANGE
+            ):
                 if result and result[-1].kind == "week":
                     result.pop()
                 result.append(replace(atom, week_shift=shift))

@@ -88,6 +88,29 @@ def test_date_expressions_resolve_against_today(
 @pytest.mark.parametrize(
     ("language", "text", "start", "end"),
     [
+        ("en", "next week we move house, so from Wednesday to Friday I'm off", "2026-12-02", "2026-12-04"),
+        ("vi", "tuần sau nhà em có việc nên từ thứ ba đến thứ năm em xin nghỉ", "2026-12-01", "2026-12-03"),
+        ("vi", "tuan sau nha e co viec nen tu t2 den t4 e nghi nhe", "2026-11-30", "2026-12-02"),
+        ("el", "tin epomeni evdomada exw metakomisi, ara apo deftera mexri triti leipw", "2026-11-30", "2026-12-01"),
+        ("ru", "на следующей неделе у меня переезд, поэтому со среды по пятницу меня не будет", "2026-12-02", "2026-12-04"),
+        # another sentence: the weekdays are their own (this week's), and the week stays a range of its own
+        ("en", "next week is packed. Can I take Wednesday to Friday off?", "2026-11-30", "2026-12-04"),
+    ],
+)
+def test_a_weekday_range_later_in_the_sentence_falls_in_the_named_week(
+    extractor: EntityExtractor, language: str, text: str, start: str, end: str
+) -> None:
+    assert dates(extractor, text, language) == (start, end)
+
+
+def test_a_lone_weekday_far_from_the_named_week_keeps_its_own_week(extractor: EntityExtractor) -> None:
+    found = extractor.extract("next week I'm swamped, can I take Friday off", language="en", today=MONDAY)
+    assert ("start_date", "2026-11-27") in {(e["entity"], e["value"]) for e in found}
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "start", "end"),
+    [
         ("en", "5 January", "2027-01-05", None),
         ("en", "28 December - 3 January", "2026-12-28", "2027-01-03"),
         ("en", "next week", "2027-01-04", "2027-01-08"),

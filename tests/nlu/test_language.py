@@ -78,6 +78,13 @@ def test_short_messages_keep_the_hint(detector: LanguageDetector, text: str) -> 
     assert detector.detect(text, hint="vi") == "vi"
 
 
+@pytest.mark.parametrize("text", ["toi ko di lam dc", "mai e ko di lam dc", "e bi om ko di dc a"])
+def test_several_short_words_tell_the_language_without_a_hint(detector: LanguageDetector, text: str) -> None:
+    # Vietnamese typed without tones: no word of four letters, but several words of two or three.
+    assert detector.detect(text) == "vi"
+    assert detector.detect(text, hint="vi") == "vi"
+
+
 def test_clear_text_overrules_a_wrong_hint(detector: LanguageDetector) -> None:
     assert detector.detect("how many vacation days do I have left this year", hint="uz") == "en"
     assert detector.detect("сколько дней отпуска осталось", hint="en") == "ru"
