@@ -363,7 +363,7 @@ def _weeks_to_weekdays(atoms: list[Atom], folded: str) -> list[Atom]:
                 and following.kind == "weekday"
                 and following.week_shift is None
                 and not following.past
-                and not following.start - atom.end > 12  # "to", "đến", "μέχρι", "по": a connector, not a clause
+                and following.start - atom.end <= 12  # "to", "đến", "μέχρι", "по": a connector, not a clause
             )
             if _NEXT_TO_THE_WEEK.fullmatch(gap) or (
                 begins_a_range
