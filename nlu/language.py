@@ -22,7 +22,7 @@ LANGUAGES = ("en", "ru", "uz", "az", "el", "vi")
 NGRAM_SIZES = (1, 2, 3, 4)
 SMOOTHING = 0.1
 MIN_LETTERS = 4  # a message without a word this long ("ok", "42", "👍", "k thx") says nothing about its language,
-MIN_SHORT_WORDS = 4  # unless it has this many words of two letters or more ("mai e bi sot ko di lam dc a")
+MIN_SHORT_WORDS = 4  # unless it has this many words of two letters or more ("mai e ko di lam dc")
 HINT_MARGIN = 0.3  # mean log-likelihood per n-gram another language must win by to overrule the hint
 
 _NOT_LETTERS = re.compile(r"[^\w']+|[\d_]+")

@@ -346,7 +346,7 @@ def _weeks_to_weekdays(atoms: list[Atom], folded: str) -> list[Atom]:
     """"next week Monday to Wednesday": the week names the week of the weekdays after it, and is not a range.
 
     A single weekday takes the week only right after it ("next week, Friday"); a weekday range takes it anywhere later
-    in the same sentence, as people say why before they say when ("tuần sau em chuyển nhà nên từ t3 đến t5")."""
+    in the same sentence, as people say why before they say when ("tuần sau nhà em có việc nên từ thứ ba đến thứ năm")."""
     result: list[Atom] = []
     shift: int | None = None
     previous_end = -1
