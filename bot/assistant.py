@@ -15,15 +15,14 @@ from actions import default_routes
 from bot.dialogue import Dialogue
 from bot.settings import Settings
 from nlu import ClassifierConfig, Interpreter
-from nlu.cli import PACKAGE_DATA
+from nlu.cli import PACKAGE_DATA, model_file
 from storage.base import utcnow
 from storage.database import Database
 from storage.stock import StockItem
 
 
 def model_path(settings: Settings) -> Path:
-    """With the sentence encoder a file of its own: switching it off and on again does not retrain twice."""
-    return settings.data_dir / "nlu" / ("model-encoder.joblib" if settings.nlu_sentence_encoder else "model.joblib")
+    return model_file(settings.data_dir / "nlu" / "model.joblib", settings.nlu_sentence_encoder)
 
 
 def load_interpreter(settings: Settings) -> Interpreter:

@@ -38,7 +38,6 @@ ModelOption = Annotated[
 
 
 ENCODER_ENV = "NLU_SENTENCE_ENCODER"
-ENCODER_SUFFIX = "-encoder"  # in the model file's name
 EncoderOption = Annotated[
     bool,
     typer.Option(
@@ -48,6 +47,12 @@ EncoderOption = Annotated[
         "message and slower training.",
     ),
 ]
+
+
+def model_file(path: Path, sentence_encoder: bool) -> Path:
+    """``path``, or with the sentence encoder a file of its own beside it (model.joblib -> model-encoder.joblib), so
+    models with and without it never replace each other and switching it off and on again does not retrain twice."""
+    return path.with_name(f"{path.stem}-encoder{path.suffix}") if sentence_encoder else path
 
 
 def _config(sentence_encoder: bool) -> ClassifierConfig:
@@ -68,17 +73,14 @@ def _data_path(data: Path | None) -> Path:
 
 def _model_path(model: Path | None, data: Path | None = None, sentence_encoder: bool = False) -> Path:
     """The assistant's model, unless other data is given: then a model of its own, so trying a data set never
-    overwrites the assistant's model. With the sentence encoder, a file of its own (as the assistant keeps it), so
-    models with and without it never replace each other."""
+    overwrites the assistant's model; with the sentence encoder, its ``model_file``."""
     if model is not None:
         return model
     default = Path(os.environ.get(MODEL_ENV) or DEFAULT_MODEL)
-    if sentence_encoder:
-        default = default.with_name(f"{default.stem}{ENCODER_SUFFIX}{default.suffix}")
-    if data is None or data.resolve() == PACKAGE_DATA:
-        return default
-    tag = hashlib.sha256(str(data.resolve()).encode()).hexdigest()[:8]
-    return default.with_name(f"{data.stem}-{tag}{ENCODER_SUFFIX if sentence_encoder else ''}.joblib")
+    if data is not None and data.resolve() != PACKAGE_DATA:
+        tag = hashlib.sha256(str(data.resolve()).encode()).hexdigest()[:8]
+        default = default.with_name(f"{data.stem}-{tag}.joblib")
+    return model_file(default, sentence_encoder)
 
 
 def _interpreter(data: Path | None, model: Path | None, config: ClassifierConfig, *, force: bool = False) -> Interpreter:
