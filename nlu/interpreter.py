@@ -25,7 +25,7 @@ __all__ = ["ENGINE_VERSION", "Interpreter", "ModelFileError", "data_fingerprint"
 
 log = logging.getLogger(__name__)
 
-ENGINE_VERSION = "5"
+ENGINE_VERSION = "6"
 _MODEL_FORMAT = "backoffice-nlu-model"
 RANKING_SIZE = 10
 MAX_ENTITY_CHARS = 1000  # entities are read from the start of a very long message only
@@ -133,14 +133,14 @@ class Interpreter:
         )
         intents = [example.intent for example in data.examples]
         training_inputs = interpreter.classifier_inputs(texts, languages)
-        embeddings = interpreter.classifier.embeddings(training_inputs)
+        embeddings = interpreter.classifier.embeddings(training_inputs, languages)
         validation_inputs: list[str] = []
         if validation is not None and validation.examples:
+            validation_languages = [example.language for example in validation.examples]
             validation_inputs = interpreter.classifier_inputs(
-                [example.text for example in validation.examples],
-                [example.language for example in validation.examples],
+                [example.text for example in validation.examples], validation_languages
             )
-            validation_embeddings = interpreter.classifier.embeddings(validation_inputs)
+            validation_embeddings = interpreter.classifier.embeddings(validation_inputs, validation_languages)
         if interpreter.classifier.config.sentence_encoder:
             # What follows is training's memory peak and needs no sentence encoder (parsing loads it again).
             release_sentence_encoder()
@@ -253,7 +253,11 @@ class Interpreter:
     def classifier_inputs(self, texts: Sequence[str], languages: Sequence[str] | None = None) -> list[str]:
         """What the intent classifier reads for each text: the normalised text, tagged with its entity types if so
         trained. ``languages``: the known language of each text (training data), else detected."""
-        inputs = []
+        return self._read_texts(texts, languages)[0]
+
+    def _read_texts(self, texts: Sequence[str], languages: Sequence[str] | None = None) -> tuple[list[str], list[str]]:
+        """``classifier_inputs`` and the language of each text (given or detected)."""
+        inputs, read_languages = [], []
         for index, text in enumerate(texts):
             script: str | None
             if languages is None:
@@ -265,14 +269,15 @@ class Interpreter:
                 found = self.extractor.extract(normalized, language=language, today=_TAGGING_DAY)
                 normalized = self._tagged(normalized, found)
             inputs.append(normalized)
-        return inputs
+            read_languages.append(language)
+        return inputs, read_languages
 
     def _tagged(self, text: str, entities: Sequence[Mapping[str, Any]]) -> str:
         return with_tags(text, (str(entity["entity"]) for entity in entities)) if self.entity_features else text
 
     def predict_intents(self, texts: Sequence[str]) -> list[str]:
         """The intent of each text (no entities, no ranking): for evaluation on many texts at once."""
-        return self.classifier.predict(self.classifier_inputs(texts))
+        return self.classifier.predict(*self._read_texts(texts))
 
     def parse(self, text: str, *, today: date | None = None, language_hint: str | None = None) -> dict[str, Any]:
         """Rasa's ``POST /model/parse`` shape: text, intent, entities, intent_ranking (top 10), plus language and
@@ -291,7 +296,7 @@ class Interpreter:
             }
         normalized = self.normalize(text, language, script)
         entities = self.extractor.extract(normalized.text, language=language, today=today or date.today())
-        intent, confidence, ranking = self.classifier.rank(self._tagged(normalized.text, entities))
+        intent, confidence, ranking = self.classifier.rank(self._tagged(normalized.text, entities), language)
         for entity in entities:  # offsets in the person's own text
             entity["start"], entity["end"] = normalized.span(entity["start"], entity["end"])
         return {

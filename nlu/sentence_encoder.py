@@ -40,9 +40,11 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-__all__ = ["CACHED_PIECES", "DIMENSIONS", "embed", "release"]
+__all__ = ["CACHED_PIECES", "DIMENSIONS", "LANGUAGES", "embed", "release"]
 
 DIMENSIONS = 512
+# The languages the model was trained on (ISO 639-1; Chinese in both scripts), from its model card.
+LANGUAGES = frozenset({"ar", "de", "en", "es", "fr", "it", "ja", "ko", "nl", "pl", "pt", "ru", "th", "tr", "zh"})
 CACHED_PIECES = 4096  # at most 53 MB
 
 _lock = threading.Lock()

