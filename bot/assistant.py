@@ -29,8 +29,7 @@ def load_interpreter(settings: Settings) -> Interpreter:
     """The trained model, retrained first if the training data changed since it was saved."""
     config = ClassifierConfig(sentence_encoder=settings.nlu_sentence_encoder)
     interpreter = Interpreter.load_or_train(model_path(settings), PACKAGE_DATA, config=config)
-    # The sentence encoder loads on first use (~1 s): here, at start-up, rather than on someone's first message.
-    interpreter.classifier.embeddings(["hello"])
+    interpreter.warm_up()  # at start-up, rather than on someone's first message
     return interpreter
 
 

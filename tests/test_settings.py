@@ -59,12 +59,13 @@ def test_secrets_never_print(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.telegram_bot_token.get_secret_value() == "123456:very-secret"
 
 
-def test_the_sentence_encoder_is_off_unless_set(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_the_sentence_encoder_is_on_unless_switched_off(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("NLU_SENTENCE_ENCODER", raising=False)
-    assert load_settings().nlu_sentence_encoder is False
-    (tmp_path / ".env").write_text("NLU_SENTENCE_ENCODER=yes\n", encoding="utf-8")
     assert load_settings().nlu_sentence_encoder is True
-    assert model_path(load_settings()).name == "model-encoder.joblib"  # its own model file
+    assert model_path(load_settings()).name == "model.joblib"
+    (tmp_path / ".env").write_text("NLU_SENTENCE_ENCODER=no\n", encoding="utf-8")
+    assert load_settings().nlu_sentence_encoder is False
+    assert model_path(load_settings()).name == "model-no-encoder.joblib"  # its own model file
     monkeypatch.setenv("NLU_SENTENCE_ENCODER", "maybe")
     with pytest.raises(SettingsError, match="NLU_SENTENCE_ENCODER"):
         load_settings()

@@ -57,6 +57,10 @@ class EntityExtractor:
         self._load_catalogue(items)
         self._gazetteer.finish()
 
+    def warm_up(self, languages: Iterable[str], today: date) -> None:
+        """Load what the first message in each language would otherwise wait for (dateparser's data)."""
+        self._dateparser.warm_up(languages, today)
+
     def extract(self, text: str, *, language: str, today: date) -> list[Entity]:
         language = language if language in WORDS else FALLBACK_LANGUAGE
         folded = FoldedText.of(text)

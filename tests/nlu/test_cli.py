@@ -61,10 +61,10 @@ def test_model_path_comes_from_the_environment(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setenv("NLU_MODEL_PATH", str(tmp_path / "m.joblib"))
     assert _model_path(None) == tmp_path / "m.joblib"
     assert _model_path(tmp_path / "given.joblib") == tmp_path / "given.joblib"
-    # With the sentence encoder a file of its own: the two models never replace each other.
-    assert _model_path(None, None, sentence_encoder=True) == tmp_path / "m-encoder.joblib"
-    assert _model_path(None, FIXTURES, sentence_encoder=True).name.endswith("-encoder.joblib")
-    assert _model_path(tmp_path / "given.joblib", None, sentence_encoder=True) == tmp_path / "given.joblib"
+    # Without the sentence encoder (the default) a file of its own: the two models never replace each other.
+    assert _model_path(None, None, sentence_encoder=False) == tmp_path / "m-no-encoder.joblib"
+    assert _model_path(None, FIXTURES, sentence_encoder=False).name.endswith("-no-encoder.joblib")
+    assert _model_path(tmp_path / "given.joblib", None, sentence_encoder=False) == tmp_path / "given.joblib"
 
 
 @pytest.mark.parametrize(
@@ -170,16 +170,16 @@ def test_the_sentence_encoder_is_a_flag_or_an_environment_variable(
     monkeypatch.delenv("NLU_SENTENCE_ENCODER", raising=False)
     model = tmp_path / "model.joblib"
     args = ["train", "--data", str(FIXTURES), "--model", str(model)]
-    assert runner.invoke(app, [*args, "--sentence-encoder"]).exit_code == 0
-    assert Interpreter.load(model).classifier.config.sentence_encoder
+    assert runner.invoke(app, args).exit_code == 0
+    assert Interpreter.load(model).classifier.config.sentence_encoder  # the default
+    parsed = runner.invoke(app, ["parse", "is the warehouse out of markers", "--json", "--model", str(model)])
+    assert json.loads(parsed.stdout)["intent"]["name"] == "stock_query"
     assert "model up to date" in runner.invoke(app, [*args, "--sentence-encoder"]).output
-    assert "trained" in runner.invoke(app, args).output  # another config: trained again, without it
+    assert "trained" in runner.invoke(app, [*args, "--no-sentence-encoder"]).output  # another config: trained again
     assert not Interpreter.load(model).classifier.config.sentence_encoder
     monkeypatch.setenv("NLU_SENTENCE_ENCODER", "true")
     assert "trained" in runner.invoke(app, args).output
     assert Interpreter.load(model).classifier.config.sentence_encoder
-    parsed = runner.invoke(app, ["parse", "is the warehouse out of markers", "--json", "--model", str(model)])
-    assert json.loads(parsed.stdout)["intent"]["name"] == "stock_query"
-    monkeypatch.delenv("NLU_SENTENCE_ENCODER")
+    monkeypatch.setenv("NLU_SENTENCE_ENCODER", "false")
     used_as_is = runner.invoke(app, ["parse", "hello", "--model", str(model)])
     assert used_as_is.exit_code == 0 and "trained with the sentence encoder and is used as it is" in used_as_is.stderr

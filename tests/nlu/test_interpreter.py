@@ -242,3 +242,15 @@ def test_a_model_of_two_intents_tells_them_apart() -> None:
     greeting = model.parse("hello there")
     assert greeting["intent"]["name"] == "greet" and greeting["intent"]["confidence"] > 0.5
     assert model.parse("bye then")["intent"]["name"] == "goodbye"
+
+
+def test_warming_up_loads_what_a_first_message_would_wait_for(tiny: Interpreter) -> None:
+    """The sentence encoder and dateparser's data of each language load at start-up, not on a first message."""
+    from nlu import sentence_encoder
+
+    sentence_encoder.release()
+    tiny.extractor._dateparser._parsers.clear()
+    tiny.warm_up(date(2026, 12, 4))
+    assert sentence_encoder._loaded is not None
+    assert set(tiny.languages) == {"en", "ru"}
+    assert set(tiny.extractor._dateparser._parsers) == {"en/2026-12-04", "ru/2026-12-04"}

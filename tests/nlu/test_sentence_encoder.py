@@ -16,6 +16,7 @@ from nlu.training_data import Example, TrainingData, load_training_data
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tiny"
 ENCODER = ClassifierConfig(sentence_encoder=True)
+WORDS_ONLY = ClassifierConfig(sentence_encoder=False)
 
 SENTENCES = [
     "I need two days off next week",
@@ -116,11 +117,11 @@ def test_a_released_encoder_loads_again_with_the_same_vectors() -> None:
     np.testing.assert_array_equal(sentence_encoder.embed(SENTENCES[:3]), before)
 
 
-def test_the_encoder_is_off_by_default_and_switching_it_retrains() -> None:
-    default = Interpreter.train(load_training_data(FIXTURES))
-    assert not default.classifier.config.sentence_encoder
-    assert default.classifier.embeddings(["hello"]) is None
-    assert data_fingerprint(FIXTURES, ClassifierConfig()) != data_fingerprint(FIXTURES, ENCODER)
+def test_the_encoder_is_on_by_default_and_switching_it_off_retrains() -> None:
+    assert ClassifierConfig().sentence_encoder
+    words_only = Interpreter.train(load_training_data(FIXTURES), config=WORDS_ONLY)
+    assert words_only.classifier.embeddings(["hello"]) is None
+    assert data_fingerprint(FIXTURES, WORDS_ONLY) != data_fingerprint(FIXTURES, ClassifierConfig())
 
 
 def test_the_encoder_understands_words_the_training_data_never_showed(tiny_with_encoder: Interpreter) -> None:
@@ -175,7 +176,7 @@ GREEK = [
 def with_greek() -> tuple[Interpreter, Interpreter]:
     """The tiny data (English, Russian) plus Greek, with an intent ("thanks") written in Greek only."""
     data = TrainingData(load_training_data(FIXTURES).examples + GREEK)
-    return Interpreter.train(data, config=ENCODER), Interpreter.train(data)
+    return Interpreter.train(data, config=ENCODER), Interpreter.train(data, config=WORDS_ONLY)
 
 
 def test_a_language_the_encoder_was_not_trained_on_is_scored_by_the_word_models_alone(
