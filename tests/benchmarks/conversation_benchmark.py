@@ -50,8 +50,8 @@ from bot.channels.base import Address  # noqa: E402
 from bot.messages import Incoming  # noqa: E402
 from bot.router import Router  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from nlu import Interpreter  # noqa: E402
-from nlu.cli import PACKAGE_DATA  # noqa: E402
+from nlu import ClassifierConfig, Interpreter  # noqa: E402
+from nlu.cli import PACKAGE_DATA, model_file  # noqa: E402
 from storage import migrate  # noqa: E402
 from storage.database import Database, async_url  # noqa: E402
 from storage.demo import seed_demo  # noqa: E402
@@ -555,6 +555,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--retries", type=float, default=0.02, help="share of messages delivered twice with the same event id")
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="NLU model file (trained here if missing or stale)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--sentence-encoder",
+        action=argparse.BooleanOptionalAction,
+        default=ClassifierConfig().sentence_encoder,
+        help="the NLU model with its sentence encoder (the default) or the word models alone",
+    )
     args = parser.parse_args(argv)
     args.postgres = args.postgres or os.environ.get("TEST_DATABASE_URL")
     if args.users < 1 or args.messages < 1:
@@ -572,7 +578,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.mode == "all" and not args.postgres:
         print("no --postgres URL or TEST_DATABASE_URL: SQLite only")
     started = time.perf_counter()
-    interpreter = Interpreter.load_or_train(args.model, PACKAGE_DATA)
+    args.model = model_file(args.model, args.sentence_encoder)  # models with and without it never replace each other
+    config = ClassifierConfig(sentence_encoder=args.sentence_encoder)
+    interpreter = Interpreter.load_or_train(args.model, PACKAGE_DATA, config=config)
     for problem in misunderstood_steps(interpreter):
         print(f"note: scripted phrase misunderstood by the model: {problem}")
     del interpreter

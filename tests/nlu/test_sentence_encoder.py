@@ -1,4 +1,4 @@
-"""The optional sentence encoder: the package's own vectors, for any input, and what the intent model does with them."""
+"""The sentence encoder: the package's own vectors, for any input, and what the intent model does with them."""
 
 import pickle
 from concurrent.futures import ThreadPoolExecutor
