@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = None
 
     # Understanding (nlu/): the pretrained sentence encoder reads meaning that the training data's words do not show
-    # in English and Russian messages, for ~1 ms more per such message and ~100 MB more memory.
+    # in English and Russian messages, for ~1 ms more per such message and up to ~150 MB more memory.
     nlu_sentence_encoder: bool = Field(default=True, description="The multilingual sentence encoder in the intent model.")
 
     # Running as a service (`backoffice run`).

@@ -44,7 +44,7 @@ EncoderOption = Annotated[
         "--sentence-encoder/--no-sentence-encoder",
         envvar=ENCODER_ENV,
         help="The pretrained multilingual sentence encoder in the intent model (the default): English and Russian "
-        "messages are read by meaning too, ~1 ms more each, ~100 MB more memory. --no-sentence-encoder: the word "
+        "messages are read by meaning too, ~1 ms more each, up to ~150 MB more memory. --no-sentence-encoder: the word "
         "models alone.",
     ),
 ]
