@@ -247,12 +247,19 @@ def _tfidf(counts: sp.csr_matrix, kept: np.ndarray, idf: np.ndarray) -> sp.csr_m
 
 
 def _class_columns(svm: LinearSVC) -> tuple[np.ndarray, np.ndarray]:
-    """The SVM's weights, one column per class, and its biases. For two classes liblinear keeps one vector (the
-    second class's score; the first class's is its negative): without both, every message went to one intent."""
+    """The SVM's weights, one column per class, and its biases. For two classes liblinear keeps one vector, the
+    second class's score minus the first's: read as one class's column, every message went to one intent. Half of
+    it each way keeps that difference, the units the temperature and thresholds were set in."""
     coefficients, intercepts = svm.coef_, svm.intercept_
     if len(svm.classes_) == 2:
-        coefficients, intercepts = np.vstack([-coefficients, coefficients]), np.concatenate([-intercepts, intercepts])
+        coefficients = np.vstack([-coefficients, coefficients]) / 2
+        intercepts = np.concatenate([-intercepts, intercepts]) / 2
     return coefficients.T, intercepts
+
+
+def _base_language(language: str) -> str:
+    """``en`` of ``en``, ``EN`` or ``en-US``: the detector's codes and those of training data may differ so."""
+    return language.split("-")[0].lower()
 
 
 def _embedded(embeddings: np.ndarray) -> np.ndarray:
@@ -291,7 +298,7 @@ class IntentClassifier:
         clipped = [self._clip(text).partition(_TAG_SEPARATOR)[0] for text in texts]
         if languages is None:
             return embed_sentences(clipped)
-        known = [index for index, language in enumerate(languages) if language in ENCODER_LANGUAGES]
+        known = [index for index, language in enumerate(languages) if _base_language(language) in ENCODER_LANGUAGES]
         embeddings = np.zeros((len(clipped), DIMENSIONS), dtype=np.float32)
         if known:
             embeddings[known] = embed_sentences([clipped[index] for index in known])
@@ -434,6 +441,12 @@ class IntentClassifier:
         self._embedding_bias = np.asarray(all_biases, dtype=np.float32)
 
     @property
+    def reads_embeddings(self) -> bool:
+        """Whether scoring reads sentence embeddings: with the encoder, once an embedding SVM was fitted (none is
+        when fewer than two intents have examples in the encoder's languages, e.g. data all in Uzbek)."""
+        return bool(self._embedding_weights.size)
+
+    @property
     def out_of_scope(self) -> str:
         return self.config.out_of_scope
 
@@ -457,7 +470,7 @@ class IntentClassifier:
 
     def _with_embedding_scores(self, scores: np.ndarray, texts: Sequence[str], embeddings: np.ndarray | None) -> np.ndarray:
         """``scores`` blended with the embedding SVM's (unchanged without one); embeds ``texts`` unless given."""
-        if not self._embedding_weights.size:
+        if not self.reads_embeddings:
             return scores
         if embeddings is None:
             embeddings = self.embeddings(texts)
@@ -478,6 +491,8 @@ class IntentClassifier:
         scores = (values @ self._weights[columns] + self._bias)[None, :]
         if self.config.nb_weight:
             scores = self._blend(scores, self._bayes_scores_of_one(columns, values), self.config.nb_weight)
+        if not self.reads_embeddings:
+            return scores.astype(np.float32)
         embeddings = self.embeddings([text], None if language is None else [language])
         return self._with_embedding_scores(scores, [text], embeddings).astype(np.float32)
 
@@ -517,8 +532,8 @@ class IntentClassifier:
 
     def predict(self, texts: Sequence[str], languages: Sequence[str] | None = None) -> list[str]:
         """The intent of each text; ``languages`` (each text's) decide which texts are embedded (``embeddings``)."""
-        scores = self.decision_scores(texts, self.embeddings(texts, languages))
-        return [str(intent) for intent in self.predict_from_scores(scores)]
+        embeddings = self.embeddings(texts, languages) if self.reads_embeddings else None
+        return [str(intent) for intent in self.predict_from_scores(self.decision_scores(texts, embeddings))]
 
     def tune_threshold(
         self, texts: Sequence[str], intents: Sequence[str], embeddings: np.ndarray | None = None

@@ -238,7 +238,8 @@ class Interpreter:
     def warm_up(self, today: date | None = None) -> None:
         """Load now what a first message would otherwise wait for: the sentence encoder (~1 s) and dateparser's
         data for each language (~0.25 s in all), so that no one's first message after a start pays for it."""
-        self.classifier.embeddings(["hello"])
+        if self.classifier.reads_embeddings:
+            self.classifier.embeddings(["hello"])
         self.extractor.warm_up(self.languages, today or date.today())
 
     def set_catalogue(self, items: Mapping[str, Iterable[str]]) -> None:

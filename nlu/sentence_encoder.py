@@ -26,7 +26,7 @@ the vectors are the package's):
   piece's rows are a small array of their own: rows in one large array went to transparent huge pages, whose first
   touch stalled a message for ~5 ms now and then.
 
-One encoder per process, loaded on first use (~1 s, ~70 MB: the 6-bit embedding table dominates) and shared by
+One encoder per process, loaded on first use (~1 s, ~95 MB: the 6-bit embedding table's 65 MB dominate) and shared by
 every model; ``release`` lets training drop it while it needs the memory for something else.
 """
 

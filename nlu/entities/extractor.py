@@ -59,10 +59,10 @@ class EntityExtractor:
 
     def warm_up(self, languages: Iterable[str], today: date) -> None:
         """Load what the first message in each language would otherwise wait for (dateparser's data)."""
-        self._dateparser.warm_up(languages, today)
+        self._dateparser.warm_up({_rules_language(language) for language in languages}, today)
 
     def extract(self, text: str, *, language: str, today: date) -> list[Entity]:
-        language = language if language in WORDS else FALLBACK_LANGUAGE
+        language = _rules_language(language)
         folded = FoldedText.of(text)
         entities: list[Entity] = []
 
@@ -178,6 +178,11 @@ class EntityExtractor:
                         {"entity": entity, "value": match.group(group), "start": start, "end": end, "extractor": "regex"}
                     )
         return extra
+
+
+def _rules_language(language: str) -> str:
+    """The language whose entity rules read a message: its own, or the fallback's for one they do not know."""
+    return language if language in WORDS else FALLBACK_LANGUAGE
 
 
 def _compile_regexes(regexes: Mapping[str, Sequence[str]]) -> dict[str, list[re.Pattern[str]]]:

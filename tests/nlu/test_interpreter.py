@@ -254,3 +254,14 @@ def test_warming_up_loads_what_a_first_message_would_wait_for(tiny: Interpreter)
     assert sentence_encoder._loaded is not None
     assert set(tiny.languages) == {"en", "ru"}
     assert set(tiny.extractor._dateparser._parsers) == {"en/2026-12-04", "ru/2026-12-04"}
+
+
+def test_warming_up_a_model_of_a_language_without_entity_rules_does_not_fail() -> None:
+    """Its messages are read with the fallback language's rules, and warming up loads those."""
+    examples = [Example(text, "greet", "xx") for text in ("hi", "hello", "hey there")]
+    examples += [Example(text, "goodbye", "xx") for text in ("bye", "see you", "farewell")]
+    model = Interpreter.train(TrainingData(examples))
+    model.warm_up(date(2026, 12, 4))
+    assert model.languages == ["xx"]
+    assert set(model.extractor._dateparser._parsers) == {"en/2026-12-04"}
+    assert model.parse("hello there")["intent"]["name"] == "greet"

@@ -2,6 +2,7 @@
 
 import pickle
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -211,3 +212,24 @@ def test_an_intent_written_only_in_other_languages_is_neutral_for_the_encoder(
         classifier._embedding_weights[:, thanks], classifier._embedding_weights[:, others].mean(axis=1), atol=1e-6
     )
     assert with_greek[0].parse("ευχαριστώ πολύ για όλα")["intent"]["name"] == "thanks"
+
+
+def test_language_codes_of_training_data_are_read_like_the_detectors() -> None:
+    """"en-US" or "EN" in training data is English, as the detector and the chat's hints say "en"."""
+    examples = [Example(example.text, example.intent, "en-US") for example in load_training_data(FIXTURES).examples]
+    model = Interpreter.train(TrainingData(examples), config=ENCODER)
+    assert model.classifier.reads_embeddings
+    assert model.classifier.embeddings(["hello"], ["EN"]).any()
+
+
+def test_data_without_the_encoders_languages_never_loads_it() -> None:
+    """All Uzbek: no embedding SVM, so neither parsing nor warming up loads ~95 MB of encoder for nothing."""
+    examples = [Example(text, "greet", "uz") for text in ("salom", "assalomu alaykum", "xayrli kun")]
+    examples += [Example(text, "goodbye", "uz") for text in ("xayr", "ko'rishguncha", "salomat bo'ling")]
+    model = Interpreter.train(TrainingData(examples), config=ENCODER)
+    assert not model.classifier.reads_embeddings
+    sentence_encoder.release()
+    model.warm_up(date(2026, 12, 4))
+    assert model.parse("salom", language_hint="en")["intent"]["name"] == "greet"
+    assert model.predict_intents(["xayr"]) == ["goodbye"]
+    assert sentence_encoder._loaded is None
