@@ -141,8 +141,9 @@ Sixth round (2026-12-04/05; the encoder's latency, and its cost on our own langu
   the encoder), our cross-validation 87.1 -> 88.0% (en 88.0, ru 87.0; the others as without it), training on our
   data 13.9 -> 8.3 s CPU, our parse p50 / p99 0.74 / 3.38 ms; CLINC150 and Banking77 (English) unchanged.
 - With that, every target of the engine holds with the encoder (CLINC150 94.4% / 69.1%, Banking77 93.1%, our
-  training 8.3 s, p99 2.9-3.5 ms, peak 372 MB), so it became the default; ``--no-sentence-encoder`` (or
-  ``NLU_SENTENCE_ENCODER=false``) keeps the word models alone, ~150 MB smaller when serving.
+  training 7.5-8.3 s, p99 2.7-3.5 ms, peak 368-374 MB over four runs), so it became the default;
+  ``--no-sentence-encoder`` (or ``NLU_SENTENCE_ENCODER=false``) keeps the word models alone, ~150 MB smaller when
+  serving.
 """
 
 from __future__ import annotations
